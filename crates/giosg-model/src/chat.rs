@@ -1,0 +1,424 @@
+//! A chat and everything nested in it.
+
+use crate::decode::nullable;
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// One chat conversation, with its messages, tags, API data and shopping carts.
+///
+/// Only `id` is required when decoding. Any other field may be `null` or missing in real
+/// payloads: scalars become `None`, collections become empty.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Chat {
+    /// Unique identifier for this chat.
+    pub id: Uuid,
+    /// Encoded giosg token for the chat itself (not an API credential).
+    #[serde(default)]
+    pub token: Option<String>,
+    /// When the conversation started.
+    #[serde(default, with = "crate::time::option")]
+    pub start_time: Option<DateTime<Utc>>,
+    /// When the conversation ended, `None` while it goes on.
+    #[serde(default, with = "crate::time::option")]
+    pub end_time: Option<DateTime<Utc>>,
+    /// When the conversation was last updated.
+    #[serde(default, with = "crate::time::option")]
+    pub updated_at: Option<DateTime<Utc>>,
+    /// Whether the chat is marked private for its operators.
+    #[serde(default)]
+    pub is_private: Option<bool>,
+    /// Whether the chat is an actual conversation.
+    #[serde(default)]
+    pub is_real_conversation: Option<bool>,
+    /// Whether the chat started with an autosuggestion.
+    #[serde(default)]
+    pub is_autosuggested: Option<bool>,
+    /// The room in which the chat occurred.
+    #[serde(default)]
+    pub room_id: Option<Uuid>,
+    /// Data submitted for the visitor through APIs.
+    #[serde(default, deserialize_with = "nullable")]
+    pub api_data: Vec<ApiData>,
+    /// How many messages the operators sent.
+    #[serde(default)]
+    pub operator_message_count: Option<u64>,
+    /// How many messages the visitor sent.
+    #[serde(default)]
+    pub visitor_message_count: Option<u64>,
+    /// How many messages there were in total.
+    #[serde(default)]
+    pub message_count: Option<u64>,
+    /// URL of the page the visitor was on when they sent their first message.
+    #[serde(default)]
+    pub start_url: Option<String>,
+    /// Title of that page.
+    #[serde(default)]
+    pub start_url_title: Option<String>,
+    /// URL of the page the visitor was on when they received an autosuggest.
+    #[serde(default)]
+    pub autosuggest_url: Option<String>,
+    /// Title of that page.
+    #[serde(default)]
+    pub autosuggest_url_title: Option<String>,
+    /// Every message of the chat.
+    #[serde(default, deserialize_with = "nullable")]
+    pub logs: Vec<ChatLog>,
+    /// The tags operators added to the chat.
+    #[serde(default, deserialize_with = "nullable")]
+    pub tags: Vec<Tag>,
+    /// The visitor's shopping carts related to this chat.
+    #[serde(default, deserialize_with = "nullable")]
+    pub shopping_carts: Vec<ShoppingCart>,
+}
+
+impl Chat {
+    /// A chat with this id and every other field empty; fill it in with struct update syntax
+    /// or field by field.
+    pub fn new(id: Uuid) -> Self {
+        Chat {
+            id,
+            token: None,
+            start_time: None,
+            end_time: None,
+            updated_at: None,
+            is_private: None,
+            is_real_conversation: None,
+            is_autosuggested: None,
+            room_id: None,
+            api_data: Vec::new(),
+            operator_message_count: None,
+            visitor_message_count: None,
+            message_count: None,
+            start_url: None,
+            start_url_title: None,
+            autosuggest_url: None,
+            autosuggest_url_title: None,
+            logs: Vec::new(),
+            tags: Vec::new(),
+            shopping_carts: Vec::new(),
+        }
+    }
+
+    /// Whether the chat has ended (`end_time` is set).
+    pub fn is_ended(&self) -> bool {
+        self.end_time.is_some()
+    }
+
+    /// Whether the chat has sales: one of its carts was purchased (giosg's `has_sales`).
+    pub fn has_sales(&self) -> bool {
+        self.shopping_carts.iter().any(ShoppingCart::is_purchased)
+    }
+
+    /// Whether an operator tagged the chat with exactly this text.
+    pub fn has_tag(&self, name: &str) -> bool {
+        self.tags.iter().any(|t| t.name.as_deref() == Some(name))
+    }
+
+    /// The value of the API data entry with this name, if any.
+    pub fn api_value(&self, name: &str) -> Option<&str> {
+        self.api_data
+            .iter()
+            .find(|d| d.name.as_deref() == Some(name))
+            .and_then(|d| d.value.as_deref())
+    }
+
+    /// The purchased carts' totals, one entry per currency, in first-seen order.
+    ///
+    /// A purchased cart without a currency or total is left out.
+    pub fn sales_totals(&self) -> Vec<(String, Decimal)> {
+        let mut totals: Vec<(String, Decimal)> = Vec::new();
+        for cart in self.shopping_carts.iter().filter(|c| c.is_purchased()) {
+            let (Some(currency), Some(total)) = (&cart.currency, cart.total_price) else {
+                continue;
+            };
+            match totals.iter_mut().find(|(c, _)| c == currency) {
+                Some((_, sum)) => *sum += total,
+                None => totals.push((currency.clone(), total)),
+            }
+        }
+        totals
+    }
+}
+
+/// One message of a chat.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ChatLog {
+    /// When the message was sent.
+    #[serde(default, with = "crate::time::option")]
+    pub created_at: Option<DateTime<Utc>>,
+    /// Who sent it: an operator or the visitor.
+    #[serde(default)]
+    pub sender_type: Option<SenderType>,
+    /// The operator's user id (a UUID string) or an opaque visitor string.
+    #[serde(default)]
+    pub sender_id: Option<String>,
+    /// An actual message or an autosuggest (JSON key `type`).
+    #[serde(default, rename = "type")]
+    pub message_type: Option<MessageType>,
+    /// The text of the message.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// The sender's display name.
+    #[serde(default)]
+    pub display_name: Option<String>,
+}
+
+impl ChatLog {
+    /// A log entry with every field empty.
+    pub fn new() -> Self {
+        ChatLog {
+            created_at: None,
+            sender_type: None,
+            sender_id: None,
+            message_type: None,
+            message: None,
+            display_name: None,
+        }
+    }
+}
+
+impl Default for ChatLog {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Who sent a message: `1` operator, `2` visitor. Any other integer is kept as `Unknown`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "i64", into = "i64")]
+pub enum SenderType {
+    /// An operator (`1`).
+    Operator,
+    /// The visitor (`2`).
+    Visitor,
+    /// An integer this version does not know; written back unchanged.
+    Unknown(i64),
+}
+
+impl From<i64> for SenderType {
+    fn from(v: i64) -> Self {
+        match v {
+            1 => SenderType::Operator,
+            2 => SenderType::Visitor,
+            n => SenderType::Unknown(n),
+        }
+    }
+}
+
+impl From<SenderType> for i64 {
+    fn from(v: SenderType) -> Self {
+        match v {
+            SenderType::Operator => 1,
+            SenderType::Visitor => 2,
+            SenderType::Unknown(n) => n,
+        }
+    }
+}
+
+/// What kind of message a log entry is: `1` a message, `2` an autosuggest. Any other integer is
+/// kept as `Unknown`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "i64", into = "i64")]
+pub enum MessageType {
+    /// An actual message (`1`).
+    Message,
+    /// An autosuggest (`2`).
+    Autosuggest,
+    /// An integer this version does not know; written back unchanged.
+    Unknown(i64),
+}
+
+impl From<i64> for MessageType {
+    fn from(v: i64) -> Self {
+        match v {
+            1 => MessageType::Message,
+            2 => MessageType::Autosuggest,
+            n => MessageType::Unknown(n),
+        }
+    }
+}
+
+impl From<MessageType> for i64 {
+    fn from(v: MessageType) -> Self {
+        match v {
+            MessageType::Message => 1,
+            MessageType::Autosuggest => 2,
+            MessageType::Unknown(n) => n,
+        }
+    }
+}
+
+/// A piece of data submitted for the visitor through giosg's APIs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ApiData {
+    /// The entry's name, e.g. `customer_number`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The entry's value.
+    #[serde(default)]
+    pub value: Option<String>,
+}
+
+impl ApiData {
+    /// An entry with this name and value.
+    pub fn new(name: impl Into<String>, value: impl Into<String>) -> Self {
+        ApiData {
+            name: Some(name.into()),
+            value: Some(value.into()),
+        }
+    }
+}
+
+/// A tag an operator added to a chat.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Tag {
+    /// The tag's text.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+impl Tag {
+    /// A tag with this text.
+    pub fn new(name: impl Into<String>) -> Self {
+        Tag {
+            name: Some(name.into()),
+        }
+    }
+}
+
+/// A visitor's shopping cart related to a chat.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ShoppingCart {
+    /// Unique identifier for the cart.
+    #[serde(default)]
+    pub id: Option<Uuid>,
+    /// When the first item was added.
+    #[serde(default, with = "crate::time::option")]
+    pub opened_at: Option<DateTime<Utc>>,
+    /// The cart's total, exact (`"83.00"` keeps its two decimals).
+    #[serde(default)]
+    pub total_price: Option<Decimal>,
+    /// The cart's monthly subscription total.
+    #[serde(default)]
+    pub monthly_total_price: Option<Decimal>,
+    /// The currency of the prices, e.g. `EUR`.
+    #[serde(default)]
+    pub currency: Option<String>,
+    /// When the cart was purchased ("locked"), `None` if it has not been.
+    #[serde(default, with = "crate::time::option")]
+    pub locked_at: Option<DateTime<Utc>>,
+    /// Every product ever added, removed ones included (see [`ShoppingCart::live_products`]).
+    #[serde(default, deserialize_with = "nullable")]
+    pub products: Vec<CartProduct>,
+}
+
+impl ShoppingCart {
+    /// An empty, open cart.
+    pub fn new() -> Self {
+        ShoppingCart {
+            id: None,
+            opened_at: None,
+            total_price: None,
+            monthly_total_price: None,
+            currency: None,
+            locked_at: None,
+            products: Vec::new(),
+        }
+    }
+
+    /// Whether the visitor purchased the cart (`locked_at` is set).
+    pub fn is_purchased(&self) -> bool {
+        self.locked_at.is_some()
+    }
+
+    /// The products still in the cart: those never removed (`deleted_at` is `None`).
+    pub fn live_products(&self) -> impl Iterator<Item = &CartProduct> {
+        self.products.iter().filter(|p| p.is_live())
+    }
+}
+
+impl Default for ShoppingCart {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A product in a shopping cart.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CartProduct {
+    /// Unique identifier for this item.
+    #[serde(default)]
+    pub id: Option<Uuid>,
+    /// Name of the product.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Description of the product.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Name of the product's category.
+    #[serde(default)]
+    pub category: Option<String>,
+    /// The product number or id in the shop.
+    #[serde(default)]
+    pub product_number: Option<String>,
+    /// Price of a single product, exact.
+    #[serde(default)]
+    pub price: Option<Decimal>,
+    /// How many pieces are in the cart.
+    #[serde(default)]
+    pub quantity: Option<i64>,
+    /// Monthly subscription price of a single product, exact.
+    #[serde(default)]
+    pub monthly_price: Option<Decimal>,
+    /// How many monthly subscriptions are in the cart.
+    #[serde(default)]
+    pub monthly_quantity: Option<i64>,
+    /// How many pieces are available in stock.
+    #[serde(default)]
+    pub stock_balance: Option<i64>,
+    /// When the product was added to the cart.
+    #[serde(default, with = "crate::time::option")]
+    pub added_at: Option<DateTime<Utc>>,
+    /// When the product was removed from the cart, `None` while it is in it.
+    #[serde(default, with = "crate::time::option")]
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+impl CartProduct {
+    /// A product with every field empty.
+    pub fn new() -> Self {
+        CartProduct {
+            id: None,
+            name: None,
+            description: None,
+            category: None,
+            product_number: None,
+            price: None,
+            quantity: None,
+            monthly_price: None,
+            monthly_quantity: None,
+            stock_balance: None,
+            added_at: None,
+            deleted_at: None,
+        }
+    }
+
+    /// Whether the product is still in the cart (`deleted_at` is `None`).
+    pub fn is_live(&self) -> bool {
+        self.deleted_at.is_none()
+    }
+}
+
+impl Default for CartProduct {
+    fn default() -> Self {
+        Self::new()
+    }
+}

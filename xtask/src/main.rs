@@ -1,0 +1,27 @@
+//! Project chores, run as `cargo xtask <task>`.
+//!
+//! - `fixtures`: regenerate `fixtures/generated/` from the seeded generator (byte-identical on
+//!   every machine); `fixtures --check` fails if the committed files are stale.
+
+mod fixtures;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match args.as_slice() {
+        ["fixtures"] => fixtures::write(),
+        ["fixtures", "--check"] => fixtures::check(),
+        _ => Err(USAGE.to_owned()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+const USAGE: &str = "usage: cargo xtask fixtures [--check]";
