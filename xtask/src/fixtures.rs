@@ -1,7 +1,7 @@
 //! `cargo xtask fixtures`: the generated fixtures, rendered deterministically from a seed.
 
-use giosg_model::{Chat, Page};
 use giosg_mock::{generate, DEMO_ORG};
+use giosg_model::{Chat, Page};
 use std::path::{Path, PathBuf};
 
 /// The seed every generated fixture comes from.
@@ -68,7 +68,9 @@ pub fn write() -> Result<(), String> {
 fn stale() -> Vec<String> {
     render()
         .into_iter()
-        .filter(|(name, json)| std::fs::read_to_string(root().join(name)).ok().as_ref() != Some(json))
+        .filter(|(name, json)| {
+            std::fs::read_to_string(root().join(name)).ok().as_ref() != Some(json)
+        })
         .map(|(name, _)| name.to_owned())
         .collect()
 }

@@ -83,14 +83,25 @@ impl fmt::Display for DecodeError {
 impl std::error::Error for DecodeError {}
 
 pub(crate) fn from_slice<T: DeserializeOwned>(body: &[u8]) -> Result<T, DecodeError> {
+    // The fast path decodes without tracking paths; only a failure pays for a second,
+    // path-tracking pass to say where it failed.
+    serde_json::from_slice(body).map_err(|e| locate::<T>(body, e))
+}
+
+#[cold]
+fn locate<T: DeserializeOwned>(body: &[u8], first: serde_json::Error) -> DecodeError {
     let mut de = serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        DecodeError::new(body, path, e.into_inner())
-    })?;
-    de.end()
-        .map_err(|e| DecodeError::new(body, ".".to_owned(), e))?;
-    Ok(value)
+    match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Err(e) => {
+            let path = e.path().to_string();
+            DecodeError::new(body, path, e.into_inner())
+        }
+        Ok(_) => match de.end() {
+            Err(e) => DecodeError::new(body, ".".to_owned(), e),
+            // Only if the two passes disagreed: report the first pass's error, unlocated.
+            Ok(()) => DecodeError::new(body, ".".to_owned(), first),
+        },
+    }
 }
 
 impl DecodeError {
@@ -133,5 +144,7 @@ fn byte_offset(body: &[u8], line: usize, column: usize) -> usize {
 fn snippet(body: &[u8], offset: usize) -> String {
     let start = offset.saturating_sub(SNIPPET_RADIUS);
     let end = (offset + SNIPPET_RADIUS).min(body.len());
-    String::from_utf8_lossy(&body[start..end]).escape_debug().to_string()
+    String::from_utf8_lossy(&body[start..end])
+        .escape_debug()
+        .to_string()
 }

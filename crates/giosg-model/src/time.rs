@@ -9,7 +9,7 @@
 //! The documented forms are fixed-width, so the parser reads digits by position instead of
 //! going through a general format string.
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use std::fmt;
 
 /// Why a string is not an API date-time.
@@ -55,7 +55,11 @@ pub fn parse(s: &str) -> Result<DateTime<Utc>, ParseTimeError> {
         return Err(err("too short for a date-time"));
     }
     let sep = |i: usize, c: u8| b[i] == c;
-    if !(sep(4, b'-') && sep(7, b'-') && (b[10] == b'T' || b[10] == b't') && sep(13, b':') && sep(16, b':'))
+    if !(sep(4, b'-')
+        && sep(7, b'-')
+        && (b[10] == b'T' || b[10] == b't')
+        && sep(13, b':')
+        && sep(16, b':'))
     {
         return Err(err("separators out of place"));
     }
@@ -90,14 +94,37 @@ pub fn parse(s: &str) -> Result<DateTime<Utc>, ParseTimeError> {
         }
         _ => return Err(err("unexpected text after the time")),
     };
-    let naive = NaiveDate::from_ymd_opt(year as i32, month, day)
-        .ok_or(err("no such date"))?
-        .and_hms_nano_opt(hour, minute, second, nanos)
-        .ok_or(err("no such time of day"))?;
-    let utc = naive
-        .checked_sub_signed(chrono::TimeDelta::seconds(offset_seconds))
-        .ok_or(err("out of range"))?;
-    Ok(utc.and_utc())
+    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+        return Err(err("no such date"));
+    }
+    if hour > 23 || minute > 59 || second > 59 {
+        return Err(err("no such time of day"));
+    }
+    let seconds = days_from_civil(year, month, day) * 86_400
+        + i64::from(hour * 3600 + minute * 60 + second)
+        - offset_seconds;
+    DateTime::from_timestamp(seconds, nanos).ok_or(err("out of range"))
+}
+
+fn days_in_month(year: u32, month: u32) -> u32 {
+    match month {
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a valid proleptic Gregorian date (Howard Hinnant's
+/// `days_from_civil`), so parsing needs no calendar tables.
+fn days_from_civil(year: u32, month: u32, day: u32) -> i64 {
+    let y = i64::from(year) - i64::from(month <= 2);
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 /// Formats a date-time the way the API writes it: UTC, `.mmm`, `Z`.
@@ -173,6 +200,20 @@ pub mod option {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn agrees_with_chrono_on_every_day_of_four_centuries() {
+        let mut date = chrono::NaiveDate::from_ymd_opt(1800, 1, 1).unwrap();
+        while chrono::Datelike::year(&date) < 2200 {
+            let s = format!("{}T23:59:58.5+01:00", date.format("%Y-%m-%d"));
+            let want = date.and_hms_milli_opt(22, 59, 58, 500).unwrap().and_utc();
+            assert_eq!(parse(&s), Ok(want), "{s}");
+            date = date.succ_opt().unwrap();
+        }
+        assert!(parse("1900-02-29T00:00:00").is_err());
+        assert!(parse("2000-02-29T00:00:00").is_ok());
+        assert!(parse("2023-04-31T00:00:00").is_err());
+    }
 
     #[test]
     fn every_documented_form() {
