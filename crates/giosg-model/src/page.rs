@@ -57,6 +57,22 @@ impl<T> Page<T> {
         }
     }
 
+    /// Splits the page into its envelope (with no results) and its results.
+    pub fn into_parts(self) -> (Page<()>, Vec<T>) {
+        let envelope = Page {
+            count: self.count,
+            num_pages: self.num_pages,
+            per_page: self.per_page,
+            current_page: self.current_page,
+            next_page: self.next_page,
+            previous_page: self.previous_page,
+            next_page_url: self.next_page_url,
+            previous_page_url: self.previous_page_url,
+            results: Vec::new(),
+        };
+        (envelope, self.results)
+    }
+
     /// Whether this is the last page (`next_page` is `None` or the page number reached
     /// `num_pages`).
     pub fn is_last(&self) -> bool {

@@ -1,0 +1,296 @@
+//! Where requests go and what they carry: base URL, credentials, limits, and the validated
+//! listing that builds a request for any page.
+
+use crate::{query, secret::Credentials, ConfigError, ValidationError};
+use giosg_model::{ChatFilter, Uuid};
+use std::{fmt, sync::Arc};
+use url::Url;
+
+/// giosg's production API.
+pub const DEFAULT_BASE_URL: &str = "https://service.giosg.com";
+
+/// The default cap on a response body: 32 MiB, far above a 100-chat page.
+pub const DEFAULT_MAX_BODY: usize = 32 * 1024 * 1024;
+
+const USER_AGENT: &str = concat!("giosg-rs/", env!("CARGO_PKG_VERSION"));
+
+/// A validated base URL: https (plain http only for loopback hosts or when opted in), with no
+/// user name, password, query or fragment. A path prefix (behind a proxy, say) is kept.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BaseUrl(Url);
+
+impl BaseUrl {
+    /// Parses and checks a base URL; plain http is accepted only for loopback hosts.
+    ///
+    /// ```
+    /// use giosg_query::BaseUrl;
+    /// assert!(BaseUrl::parse("https://service.giosg.com").is_ok());
+    /// assert!(BaseUrl::parse("http://127.0.0.1:8080").is_ok());
+    /// assert!(BaseUrl::parse("http://service.giosg.com").is_err());
+    /// assert!(BaseUrl::parse("https://user:pw@service.giosg.com").is_err());
+    /// ```
+    pub fn parse(s: &str) -> Result<Self, ConfigError> {
+        Self::parse_with(s, false)
+    }
+
+    /// Like [`BaseUrl::parse`], but accepts plain http to any host. The token then crosses the
+    /// network in clear text: only for trusted networks.
+    pub fn parse_allowing_http(s: &str) -> Result<Self, ConfigError> {
+        Self::parse_with(s, true)
+    }
+
+    fn parse_with(s: &str, allow_http: bool) -> Result<Self, ConfigError> {
+        let url = Url::parse(s).map_err(|e| ConfigError::BaseUrl(format!("{s:?}: {e}")))?;
+        match url.scheme() {
+            "https" => {}
+            "http" if allow_http || is_loopback(&url) => {}
+            "http" => return Err(ConfigError::InsecureBaseUrl(s.to_owned())),
+            other => {
+                return Err(ConfigError::BaseUrl(format!(
+                    "{s:?}: scheme {other:?} is not http or https"
+                )))
+            }
+        }
+        if url.cannot_be_a_base() || url.host().is_none() {
+            return Err(ConfigError::BaseUrl(format!("{s:?}: no host")));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(ConfigError::BaseUrlUserInfo);
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(ConfigError::BaseUrlQuery(s.to_owned()));
+        }
+        Ok(BaseUrl(url))
+    }
+
+    /// The URL.
+    pub fn as_url(&self) -> &Url {
+        &self.0
+    }
+
+    /// The chats collection of an organisation under this base.
+    fn chats_url(&self, org: Uuid) -> Url {
+        let mut url = self.0.clone();
+        let prefix = url.path().trim_end_matches('/').to_owned();
+        url.set_path(&format!("{prefix}/api/v5/orgs/{org}/chats"));
+        url
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+impl fmt::Debug for BaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BaseUrl({})", self.0)
+    }
+}
+
+impl fmt::Display for BaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// An API endpoint as a client sees it: base URL, credentials, user agent and body cap.
+#[derive(Clone, Debug)]
+pub struct Endpoint {
+    base: BaseUrl,
+    authorization: AuthHeader,
+    user_agent: http::HeaderValue,
+    max_body: usize,
+}
+
+/// The `Authorization` header, built once; its `Debug` never shows it.
+#[derive(Clone)]
+struct AuthHeader(http::HeaderValue);
+
+impl fmt::Debug for AuthHeader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl Endpoint {
+    /// An endpoint at this base URL (see [`BaseUrl::parse`]) with these credentials.
+    pub fn new(base_url: &str, credentials: Credentials) -> Result<Self, ConfigError> {
+        Self::with_base(BaseUrl::parse(base_url)?, credentials)
+    }
+
+    /// An endpoint at an already validated base URL.
+    pub fn with_base(base: BaseUrl, credentials: Credentials) -> Result<Self, ConfigError> {
+        let empty = match &credentials {
+            Credentials::Token(s) | Credentials::Bearer(s) => s.expose().trim().is_empty(),
+        };
+        if empty {
+            return Err(ConfigError::EmptyToken);
+        }
+        let authorization = credentials
+            .header_value()
+            .ok_or(ConfigError::TokenNotHeaderSafe)?;
+        Ok(Endpoint {
+            base,
+            authorization: AuthHeader(authorization),
+            user_agent: http::HeaderValue::from_static(USER_AGENT),
+            max_body: DEFAULT_MAX_BODY,
+        })
+    }
+
+    /// Replaces the `User-Agent` (default `giosg-rs/<version>`). Characters a header cannot
+    /// carry are refused.
+    pub fn set_user_agent(&mut self, user_agent: &str) -> Result<(), ConfigError> {
+        self.user_agent = http::HeaderValue::from_str(user_agent).map_err(|_| {
+            ConfigError::BaseUrl(format!("user agent {user_agent:?} is not a header value"))
+        })?;
+        Ok(())
+    }
+
+    /// Sets the cap on a response body, in bytes (default [`DEFAULT_MAX_BODY`]).
+    pub fn set_max_body(&mut self, bytes: usize) {
+        self.max_body = bytes;
+    }
+
+    /// The cap on a response body, in bytes. Transports stop reading past it.
+    pub fn max_body(&self) -> usize {
+        self.max_body
+    }
+
+    /// The base URL.
+    pub fn base_url(&self) -> &BaseUrl {
+        &self.base
+    }
+
+    /// A validated listing of an organisation's chats.
+    pub fn chats(&self, org: Uuid, filter: &ChatFilter) -> Result<ChatList, ValidationError> {
+        self.chats_with_extra(org, filter, Vec::new())
+    }
+
+    /// Like [`Endpoint::chats`], with extra raw query parameters for parameters giosg adds
+    /// later. They cannot override the typed ones (nor be `token`).
+    pub fn chats_with_extra(
+        &self,
+        org: Uuid,
+        filter: &ChatFilter,
+        extra: Vec<(String, String)>,
+    ) -> Result<ChatList, ValidationError> {
+        query::validate(filter)?;
+        for (name, _) in &extra {
+            if name.is_empty() {
+                return Err(ValidationError::EmptyParameterName);
+            }
+            if query::PARAMETERS.contains(&name.as_str()) || name == "token" {
+                return Err(ValidationError::ReservedParameter(name.clone()));
+            }
+        }
+        Ok(ChatList(Arc::new(ListInner {
+            endpoint: self.clone(),
+            url: self.base.chats_url(org),
+            org,
+            filter: filter.clone(),
+            extra,
+        })))
+    }
+
+    fn request(&self, url: &Url) -> http::Request<Vec<u8>> {
+        let mut request = http::Request::new(Vec::new());
+        *request.uri_mut() = url
+            .as_str()
+            .parse()
+            .expect("a url::Url is a valid http::Uri");
+        let headers = request.headers_mut();
+        headers.insert(http::header::AUTHORIZATION, self.authorization.0.clone());
+        headers.insert(
+            http::header::ACCEPT,
+            http::HeaderValue::from_static("application/json"),
+        );
+        headers.insert(http::header::USER_AGENT, self.user_agent.clone());
+        request
+    }
+}
+
+/// A validated listing: endpoint, organisation, filter and extra parameters. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct ChatList(Arc<ListInner>);
+
+#[derive(Debug)]
+struct ListInner {
+    endpoint: Endpoint,
+    url: Url,
+    org: Uuid,
+    filter: ChatFilter,
+    extra: Vec<(String, String)>,
+}
+
+/// A request for one page, with the page number it asks for.
+#[derive(Debug)]
+pub struct PageRequest {
+    /// The page asked for (from 1).
+    pub page: u64,
+    /// The request to send: `GET`, with `Authorization` (marked sensitive), `Accept` and
+    /// `User-Agent`.
+    pub request: http::Request<Vec<u8>>,
+}
+
+impl ChatList {
+    /// The organisation.
+    pub fn org(&self) -> Uuid {
+        self.0.org
+    }
+
+    /// The filter.
+    pub fn filter(&self) -> &ChatFilter {
+        &self.0.filter
+    }
+
+    /// The endpoint.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.0.endpoint
+    }
+
+    /// The listing with another filter, validated again (keyset paging moves `since_id`).
+    pub fn with_filter(&self, filter: ChatFilter) -> Result<ChatList, ValidationError> {
+        let inner = &self.0;
+        inner
+            .endpoint
+            .chats_with_extra(inner.org, &filter, inner.extra.clone())
+    }
+
+    /// The URL of a page: the filter's parameters with `page` set to `page`.
+    pub fn page_url(&self, page: u64) -> Url {
+        let inner = &self.0;
+        let mut url = inner.url.clone();
+        query::write(&mut url, &inner.filter, Some(page), &inner.extra);
+        url
+    }
+
+    /// The request for a page.
+    pub fn page_request(&self, page: u64) -> PageRequest {
+        PageRequest {
+            page,
+            request: self.0.endpoint.request(&self.page_url(page)),
+        }
+    }
+
+    /// The request for a page at a URL the API suggested (`next_page_url`), if that URL is on
+    /// the base URL's origin and this listing's path; `None` otherwise, so that the token
+    /// never goes to another origin.
+    pub fn suggested_request(&self, page: u64, suggested: &str) -> Option<PageRequest> {
+        let url = Url::parse(suggested).ok()?;
+        let ours = &self.0.url;
+        let same = url.origin() == ours.origin()
+            && url.path() == ours.path()
+            && url.username().is_empty()
+            && url.password().is_none()
+            && url.fragment().is_none();
+        same.then(|| PageRequest {
+            page,
+            request: self.0.endpoint.request(&url),
+        })
+    }
+}

@@ -1,0 +1,304 @@
+//! Every way a listing can fail, in one enum.
+
+use crate::retry::RetryAfter;
+use giosg_model::DecodeError;
+use std::{fmt, time::Duration};
+
+/// Everything that can go wrong listing chats.
+///
+/// Each variant keeps its cause; none of them can contain the API token.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The client's configuration is unusable (a base URL that is not https, say).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A filter or parameter is out of range; nothing was sent.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// The API answered with an error status.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// The API answered 2xx with a body that is not a valid page.
+    #[error("HTTP {status} with an undecodable body: {source}")]
+    Decode {
+        /// The response's status.
+        status: u16,
+        /// Where and why decoding failed.
+        #[source]
+        source: DecodeError,
+    },
+    /// The response body is larger than the configured cap; it was not read whole.
+    #[error("response body larger than the limit of {limit} bytes")]
+    BodyTooLarge {
+        /// The cap, in bytes.
+        limit: usize,
+    },
+    /// The request did not complete: connection, timeout, or I/O failure.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// The pages do not add up (a page that does not advance, say).
+    #[error(transparent)]
+    Paging(#[from] PagingError),
+    /// A retryable failure persisted: the last one, after this many attempts.
+    #[error("gave up after {attempts} attempts ({waited:?} waiting): {last}")]
+    RetriesExhausted {
+        /// How many requests were sent.
+        attempts: u32,
+        /// How long was spent waiting between them.
+        waited: Duration,
+        /// The last failure.
+        #[source]
+        last: Box<Error>,
+    },
+}
+
+impl Error {
+    /// The API error behind this error, looking through [`Error::RetriesExhausted`].
+    pub fn api(&self) -> Option<&ApiError> {
+        match self {
+            Error::Api(e) => Some(e),
+            Error::RetriesExhausted { last, .. } => last.api(),
+            _ => None,
+        }
+    }
+
+    /// How many requests were sent before this error (1 unless retries happened).
+    pub fn attempts(&self) -> u32 {
+        match self {
+            Error::RetriesExhausted { attempts, .. } => *attempts,
+            _ => 1,
+        }
+    }
+
+    /// The underlying error, looking through [`Error::RetriesExhausted`].
+    pub fn root(&self) -> &Error {
+        match self {
+            Error::RetriesExhausted { last, .. } => last.root(),
+            other => other,
+        }
+    }
+}
+
+/// A configuration the client refuses.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The base URL does not parse.
+    #[error("invalid base URL: {0}")]
+    BaseUrl(String),
+    /// The base URL is plain http to a host that is not loopback.
+    #[error("base URL must be https (plain http is allowed only for loopback hosts or when explicitly opted in): {0}")]
+    InsecureBaseUrl(String),
+    /// The base URL carries a user name or password.
+    #[error("base URL must not contain a user name or password")]
+    BaseUrlUserInfo,
+    /// The base URL has a query or fragment.
+    #[error("base URL must not have a query or fragment: {0}")]
+    BaseUrlQuery(String),
+    /// The token cannot be sent in a header (control characters or non-ASCII).
+    #[error("the API token contains characters that cannot be sent in a header")]
+    TokenNotHeaderSafe,
+    /// The token is empty.
+    #[error("the API token is empty")]
+    EmptyToken,
+}
+
+/// A parameter out of range, named, with the reason. Nothing was sent.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ValidationError {
+    /// `page` is 0.
+    #[error("page must be at least 1, got {0}")]
+    Page(u32),
+    /// `page_size` is not within 1 to 100.
+    #[error("page_size must be between 1 and 100, got {0}")]
+    PageSize(u32),
+    /// `start_time` is not before `end_time`.
+    #[error("start_time ({start}) must be before end_time ({end})")]
+    TimeRange {
+        /// The start, as sent.
+        start: String,
+        /// The end, as sent.
+        end: String,
+    },
+    /// `tag` is empty.
+    #[error("tag must not be empty")]
+    EmptyTag,
+    /// An extra parameter would override a typed one (or is the discouraged `token`).
+    #[error("extra parameter {0:?} is reserved: set it through the typed filter")]
+    ReservedParameter(String),
+    /// An extra parameter has an empty name.
+    #[error("extra parameter names must not be empty")]
+    EmptyParameterName,
+    /// A query string did not decode (see [`crate::query::decode`]).
+    #[error("parameter {name}: {reason}")]
+    Malformed {
+        /// The parameter.
+        name: String,
+        /// What is wrong with its value.
+        reason: String,
+    },
+}
+
+/// The API's answer when it is not a page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: u16,
+    /// The kind of failure the status means.
+    pub kind: ApiErrorKind,
+    /// Django REST framework's `detail` message, if the body had one.
+    pub detail: Option<String>,
+    /// Django REST framework's field errors (`{"page_size": ["..."]}`), sorted by field name.
+    pub field_errors: Vec<(String, Vec<String>)>,
+    /// The body as text (at most 1 KiB), when it was not a Django REST framework error.
+    pub body: Option<String>,
+    /// The `Retry-After` header, if any.
+    pub retry_after: Option<RetryAfter>,
+}
+
+/// What an error status means for the caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ApiErrorKind {
+    /// 400: a parameter the API refused.
+    BadRequest,
+    /// 401: missing or invalid token.
+    Unauthorized,
+    /// 403: the token may not read this organisation.
+    Forbidden,
+    /// 404: no such organisation, or a page past the last.
+    NotFound,
+    /// 429: rate limited.
+    RateLimited,
+    /// 5xx: the server failed.
+    Server,
+    /// Any other status (a redirect that was not followed, say).
+    Other,
+}
+
+impl ApiErrorKind {
+    /// The kind an HTTP status means.
+    pub fn from_status(status: u16) -> Self {
+        match status {
+            400 => ApiErrorKind::BadRequest,
+            401 => ApiErrorKind::Unauthorized,
+            403 => ApiErrorKind::Forbidden,
+            404 => ApiErrorKind::NotFound,
+            429 => ApiErrorKind::RateLimited,
+            500..=599 => ApiErrorKind::Server,
+            _ => ApiErrorKind::Other,
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let reason = http::StatusCode::from_u16(self.status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("");
+        write!(f, "giosg API answered {} {reason}", self.status)?;
+        if let Some(detail) = &self.detail {
+            write!(f, ": {detail}")?;
+        }
+        for (field, messages) in &self.field_errors {
+            write!(f, "; {field}: {}", messages.join(" "))?;
+        }
+        if let Some(body) = &self.body {
+            write!(f, ": {body:?}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// The pages of a listing do not add up.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PagingError {
+    /// The API answered another page than the one asked for.
+    #[error("asked for page {requested}, got page {got}")]
+    WrongPage {
+        /// The page asked for.
+        requested: u64,
+        /// The page the envelope says it is.
+        got: u64,
+    },
+    /// The API's next page is not after the current one.
+    #[error("page {current} says the next page is {next}: the listing does not advance")]
+    NotAdvancing {
+        /// The current page.
+        current: u64,
+        /// The next page it names.
+        next: u64,
+    },
+    /// In keyset mode, a page brought no chat after the cursor.
+    #[error("the page after chat {cursor} brought no newer chat: the listing does not advance")]
+    CursorStuck {
+        /// The cursor.
+        cursor: giosg_model::Uuid,
+    },
+}
+
+/// A request that did not complete. Transports construct these; [`Exchange`](crate::Exchange)
+/// decides which are retried.
+#[derive(Debug, thiserror::Error)]
+#[error("{kind}: {source}")]
+#[non_exhaustive]
+pub struct TransportError {
+    /// What failed.
+    pub kind: TransportErrorKind,
+    /// The HTTP stack's own error.
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl TransportError {
+    /// A transport error of this kind with this cause.
+    pub fn new(
+        kind: TransportErrorKind,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        TransportError {
+            kind,
+            source: source.into(),
+        }
+    }
+}
+
+/// What kind of failure a [`TransportError`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TransportErrorKind {
+    /// The connection could not be made (refused, DNS, TLS handshake).
+    Connect,
+    /// A timeout expired (connect, read or overall).
+    Timeout,
+    /// The connection failed mid-request or mid-body (reset, closed early, truncated).
+    Io,
+    /// The body exceeded the size cap while being read.
+    BodyTooLarge {
+        /// The cap, in bytes.
+        limit: usize,
+    },
+    /// Anything else the HTTP stack reports (not retried).
+    Other,
+}
+
+impl fmt::Display for TransportErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TransportErrorKind::Connect => f.write_str("connection failed"),
+            TransportErrorKind::Timeout => f.write_str("timed out"),
+            TransportErrorKind::Io => f.write_str("connection broken"),
+            TransportErrorKind::BodyTooLarge { limit } => {
+                write!(f, "body larger than {limit} bytes")
+            }
+            TransportErrorKind::Other => f.write_str("request failed"),
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! The giosg Chat API's rules in one sans-I/O core: no sockets, no clocks, no sleeping.
+//!
+//! Both transports (`giosg-blocking` over ureq, `giosg-async` over reqwest) drive these values,
+//! so they behave identically by construction:
+//!
+//! - [`Endpoint`] holds a validated [`BaseUrl`], [`Credentials`] and limits; with an organisation
+//!   id and a [`ChatFilter`] it makes a validated [`ChatList`], which builds the
+//!   `http::Request` for any page ([`query`] encodes the parameters).
+//! - [`decode_page`] turns an `http::Response<Vec<u8>>` into a [`Page<Chat>`] or a typed
+//!   [`Error`].
+//! - [`Pager`] (page numbers) and [`KeysetPager`] (`since_id`, for incremental sync) say which
+//!   request comes next, drop chats seen twice, and stop.
+//! - [`RetryPolicy`] and [`Exchange`] decide, for each outcome of a request, whether to retry and
+//!   after how long; the caller supplies the time and the randomness.
+//!
+//! ```
+//! use giosg_query::{Credentials, Endpoint, Exchange, Pager, RetryPolicy, Verdict};
+//! use giosg_model::{ChatFilter, Uuid};
+//!
+//! let endpoint = Endpoint::new("https://service.giosg.com", Credentials::token("t0ken"))?;
+//! let org = Uuid::parse_str("7f9e9580-095b-42c7-838c-c04e667b26f7")?;
+//! let list = endpoint.chats(org, &ChatFilter::new().tag("Premium").page_size(50))?;
+//! let mut pager = Pager::new(list);
+//!
+//! let next = pager.next_request().expect("a first page");
+//! assert_eq!(
+//!     next.request.uri(),
+//!     "https://service.giosg.com/api/v5/orgs/7f9e9580-095b-42c7-838c-c04e667b26f7/chats?page=1&page_size=50&tag=Premium"
+//! );
+//! // ... send it with any HTTP stack, then:
+//! let response = http::Response::builder()
+//!     .status(200)
+//!     .body(br#"{"count": 0, "num_pages": 1, "current_page": 1, "results": []}"#.to_vec())?;
+//! let mut exchange = Exchange::new(&RetryPolicy::default(), endpoint.max_body());
+//! let Verdict::Page(page) = exchange.judge(Ok(response), std::time::SystemTime::now(), 0.5) else {
+//!     unreachable!()
+//! };
+//! assert!(pager.accept(next.page, page)?.is_empty());
+//! assert!(pager.next_request().is_none());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![deny(missing_docs)]
+
+mod endpoint;
+mod error;
+mod paging;
+pub mod query;
+mod response;
+mod retry;
+mod secret;
+
+pub use endpoint::{BaseUrl, ChatList, Endpoint, PageRequest, DEFAULT_BASE_URL, DEFAULT_MAX_BODY};
+pub use error::{
+    ApiError, ApiErrorKind, ConfigError, Error, PagingError, TransportError, TransportErrorKind,
+    ValidationError,
+};
+pub use paging::{KeysetPager, Pager};
+pub use response::decode_page;
+pub use retry::{Exchange, RetryAfter, RetryPolicy, Verdict};
+pub use secret::{Credentials, Secret};
+
+pub use giosg_model::{Chat, ChatFilter, Page};

@@ -1,0 +1,223 @@
+//! The query string: the filter's 12 parameters, encoded and decoded.
+//!
+//! Values are form-encoded with the `url` crate, so any tag text survives (`&`, `=`, `+`,
+//! spaces, unicode), times go out as UTC `YYYY-MM-DDTHH:MM:SS.mmmZ`, booleans as `true` /
+//! `false`, and `only_ended` as `only_ended=true` or not at all.
+//!
+//! ```
+//! use giosg_model::ChatFilter;
+//! use giosg_query::query;
+//! let filter = ChatFilter::new().tag("VIP & friends").has_sales(false).only_ended(true);
+//! let q = query::encode(&filter);
+//! assert_eq!(q, "has_sales=false&tag=VIP+%26+friends&only_ended=true");
+//! assert_eq!(query::decode(&q).unwrap(), filter);
+//! ```
+
+use crate::ValidationError;
+use giosg_model::{time, ChatFilter, DateTime, OrderBy, Utc, Uuid};
+use url::Url;
+
+/// The names of the typed parameters, in the order they are written.
+pub const PARAMETERS: [&str; 12] = [
+    "ordering",
+    "page",
+    "page_size",
+    "since_id",
+    "start_time",
+    "end_time",
+    "has_sales",
+    "is_real_conversation",
+    "room_id",
+    "tag",
+    "min_message_count",
+    "only_ended",
+];
+
+/// Checks the ranges the API enforces, so that a bad filter fails before anything is sent.
+pub fn validate(filter: &ChatFilter) -> Result<(), ValidationError> {
+    if let Some(page) = filter.page {
+        if page == 0 {
+            return Err(ValidationError::Page(page));
+        }
+    }
+    if let Some(size) = filter.page_size {
+        if !(1..=100).contains(&size) {
+            return Err(ValidationError::PageSize(size));
+        }
+    }
+    if let (Some(start), Some(end)) = (filter.start_time, filter.end_time) {
+        if to_millis(start) >= to_millis(end) {
+            return Err(ValidationError::TimeRange {
+                start: format_time(start),
+                end: format_time(end),
+            });
+        }
+    }
+    if filter.tag.as_deref() == Some("") {
+        return Err(ValidationError::EmptyTag);
+    }
+    Ok(())
+}
+
+/// A time as the query carries it: UTC, milliseconds, rounded up.
+///
+/// The API keeps milliseconds. Rounding up keeps both bounds right for millisecond data:
+/// `start_time` (inclusive) never admits a chat before the moment asked for, and `end_time`
+/// (exclusive) never drops one before it.
+fn to_millis(t: DateTime<Utc>) -> DateTime<Utc> {
+    let sub_ms = t.timestamp_subsec_nanos() % 1_000_000;
+    if sub_ms == 0 {
+        t
+    } else {
+        t + chrono_ns(1_000_000 - sub_ms)
+    }
+}
+
+fn chrono_ns(ns: u32) -> chrono::TimeDelta {
+    chrono::TimeDelta::nanoseconds(i64::from(ns))
+}
+
+fn format_time(t: DateTime<Utc>) -> String {
+    time::format(&to_millis(t))
+}
+
+/// The filter's parameters as name/value pairs, in [`PARAMETERS`] order, `page` as given.
+pub fn pairs(filter: &ChatFilter, page: Option<u64>) -> Vec<(&'static str, String)> {
+    let mut out: Vec<(&'static str, String)> = Vec::with_capacity(12);
+    let bool_str = |b: bool| if b { "true" } else { "false" }.to_owned();
+    if let Some(o) = &filter.ordering {
+        out.push(("ordering", o.to_string()));
+    }
+    if let Some(p) = page.or(filter.page.map(u64::from)) {
+        out.push(("page", p.to_string()));
+    }
+    if let Some(n) = filter.page_size {
+        out.push(("page_size", n.to_string()));
+    }
+    if let Some(id) = filter.since_id {
+        out.push(("since_id", id.to_string()));
+    }
+    if let Some(t) = filter.start_time {
+        out.push(("start_time", format_time(t)));
+    }
+    if let Some(t) = filter.end_time {
+        out.push(("end_time", format_time(t)));
+    }
+    if let Some(b) = filter.has_sales {
+        out.push(("has_sales", bool_str(b)));
+    }
+    if let Some(b) = filter.is_real_conversation {
+        out.push(("is_real_conversation", bool_str(b)));
+    }
+    if let Some(id) = filter.room_id {
+        out.push(("room_id", id.to_string()));
+    }
+    if let Some(tag) = &filter.tag {
+        out.push(("tag", tag.clone()));
+    }
+    if let Some(n) = filter.min_message_count {
+        out.push(("min_message_count", n.to_string()));
+    }
+    if filter.only_ended {
+        out.push(("only_ended", "true".to_owned()));
+    }
+    out
+}
+
+/// The filter as a query string (without `?`), `page` as the filter has it.
+pub fn encode(filter: &ChatFilter) -> String {
+    let mut s = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in pairs(filter, None) {
+        s.append_pair(name, &value);
+    }
+    s.finish()
+}
+
+/// Sets a URL's query to the filter's parameters, with `page` and extra parameters.
+pub(crate) fn write(
+    url: &mut Url,
+    filter: &ChatFilter,
+    page: Option<u64>,
+    extra: &[(String, String)],
+) {
+    let mut q = url.query_pairs_mut();
+    q.clear();
+    for (name, value) in pairs(filter, page) {
+        q.append_pair(name, &value);
+    }
+    for (name, value) in extra {
+        q.append_pair(name, value);
+    }
+}
+
+/// Decodes a query string (without `?`) into a filter: the inverse of [`encode`]. Unknown
+/// parameters are ignored; a repeated or malformed one is an error naming it.
+pub fn decode(query: &str) -> Result<ChatFilter, ValidationError> {
+    let mut filter = ChatFilter::new();
+    let mut seen: Vec<String> = Vec::new();
+    for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        if !PARAMETERS.contains(&name.as_ref()) {
+            continue;
+        }
+        if seen.iter().any(|s| *s == name) {
+            return Err(malformed(&name, "given more than once"));
+        }
+        seen.push(name.to_string());
+        let v = value.as_ref();
+        match name.as_ref() {
+            "ordering" => {
+                filter.ordering = Some(v.parse::<OrderBy>().map_err(|e| malformed("ordering", e))?)
+            }
+            "page" => filter.page = Some(int("page", v)?),
+            "page_size" => filter.page_size = Some(int("page_size", v)?),
+            "since_id" => filter.since_id = Some(uuid("since_id", v)?),
+            "start_time" => filter.start_time = Some(when("start_time", v)?),
+            "end_time" => filter.end_time = Some(when("end_time", v)?),
+            "has_sales" => filter.has_sales = Some(boolean("has_sales", v)?),
+            "is_real_conversation" => {
+                filter.is_real_conversation = Some(boolean("is_real_conversation", v)?)
+            }
+            "room_id" => filter.room_id = Some(uuid("room_id", v)?),
+            "tag" => filter.tag = Some(v.to_owned()),
+            "min_message_count" => filter.min_message_count = Some(int("min_message_count", v)?),
+            "only_ended" => match v {
+                "true" => filter.only_ended = true,
+                _ => return Err(malformed("only_ended", "must be `true` or left out")),
+            },
+            _ => unreachable!("every name in PARAMETERS is handled"),
+        }
+    }
+    validate(&filter)?;
+    Ok(filter)
+}
+
+fn malformed(name: &str, reason: impl std::fmt::Display) -> ValidationError {
+    ValidationError::Malformed {
+        name: name.to_owned(),
+        reason: reason.to_string(),
+    }
+}
+
+fn int(name: &str, v: &str) -> Result<u32, ValidationError> {
+    v.parse()
+        .map_err(|_| malformed(name, format_args!("{v:?} is not a non-negative integer")))
+}
+
+fn uuid(name: &str, v: &str) -> Result<Uuid, ValidationError> {
+    Uuid::parse_str(v).map_err(|_| malformed(name, format_args!("{v:?} is not a UUID")))
+}
+
+fn when(name: &str, v: &str) -> Result<DateTime<Utc>, ValidationError> {
+    time::parse(v).map_err(|e| malformed(name, format_args!("{v:?}: {e}")))
+}
+
+fn boolean(name: &str, v: &str) -> Result<bool, ValidationError> {
+    match v {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(malformed(
+            name,
+            format_args!("{v:?} is not `true` or `false`"),
+        )),
+    }
+}

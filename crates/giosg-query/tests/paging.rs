@@ -1,0 +1,254 @@
+//! The paging machines, against scripted and random page sequences.
+
+use giosg_model::{Chat, ChatFilter, Page, Uuid};
+use giosg_query::{Credentials, Endpoint, KeysetPager, Pager, PagingError};
+use proptest::prelude::*;
+use std::collections::HashSet;
+
+const ORG: Uuid = Uuid::from_u128(0x7f9e9580_095b_42c7_838c_c04e667b26f7);
+
+fn endpoint(base: &str) -> Endpoint {
+    Endpoint::new(base, Credentials::token("t")).unwrap()
+}
+
+fn chats(ids: std::ops::Range<u128>) -> Vec<Chat> {
+    ids.map(|i| Chat::new(Uuid::from_u128(i))).collect()
+}
+
+fn page(current: u64, num_pages: u64, results: Vec<Chat>) -> Page<Chat> {
+    let mut p = Page::single(results);
+    p.current_page = current;
+    p.num_pages = num_pages;
+    p.next_page = (current < num_pages).then_some(current + 1);
+    p
+}
+
+#[test]
+fn pages_until_num_pages() {
+    let list = endpoint("https://service.giosg.com")
+        .chats(ORG, &ChatFilter::new())
+        .unwrap();
+    let mut pager = Pager::new(list);
+    let mut got = Vec::new();
+    for n in 1..=3u64 {
+        let req = pager.next_request().unwrap();
+        assert_eq!(req.page, n);
+        assert!(req
+            .request
+            .uri()
+            .query()
+            .unwrap()
+            .contains(&format!("page={n}")));
+        let start = u128::from(n) * 10;
+        got.extend(
+            pager
+                .accept(n, page(n, 3, chats(start..start + 10)))
+                .unwrap(),
+        );
+    }
+    assert!(pager.next_request().is_none());
+    assert_eq!(got.len(), 30);
+}
+
+#[test]
+fn stops_on_an_empty_page_even_if_more_are_announced() {
+    let list = endpoint("https://service.giosg.com")
+        .chats(ORG, &ChatFilter::new())
+        .unwrap();
+    let mut pager = Pager::new(list);
+    assert!(pager.accept(1, page(1, 5, vec![])).unwrap().is_empty());
+    assert!(pager.next_request().is_none());
+}
+
+#[test]
+fn a_page_that_does_not_advance_is_an_error() {
+    let list = endpoint("https://service.giosg.com")
+        .chats(ORG, &ChatFilter::new())
+        .unwrap();
+    let mut pager = Pager::new(list.clone());
+    let mut p = page(1, 3, chats(0..5));
+    p.next_page = Some(1);
+    assert_eq!(
+        pager.accept(1, p),
+        Err(PagingError::NotAdvancing {
+            current: 1,
+            next: 1
+        })
+    );
+    assert!(pager.next_request().is_none());
+
+    let mut pager = Pager::new(list);
+    pager.accept(1, page(1, 3, chats(0..5))).unwrap();
+    // The server answers page 1 again to the request for page 2.
+    assert_eq!(
+        pager.accept(2, page(1, 3, chats(0..5))),
+        Err(PagingError::WrongPage {
+            requested: 2,
+            got: 1
+        })
+    );
+    assert!(pager.next_request().is_none());
+}
+
+#[test]
+fn next_page_url_is_followed_only_on_our_origin() {
+    let list = endpoint("https://service.giosg.com")
+        .chats(ORG, &ChatFilter::new().tag("a"))
+        .unwrap();
+    let path = "/api/v5/orgs/7f9e9580-095b-42c7-838c-c04e667b26f7/chats";
+    for (suggested, followed) in [
+        (
+            format!("https://service.giosg.com{path}?page=2&tag=a&cursor=xyz"),
+            true,
+        ),
+        (
+            format!("https://evil.example.com{path}?page=2&tag=a"),
+            false,
+        ),
+        (format!("http://service.giosg.com{path}?page=2"), false),
+        (
+            format!("https://service.giosg.com:8443{path}?page=2"),
+            false,
+        ),
+        (
+            format!("https://user@service.giosg.com{path}?page=2"),
+            false,
+        ),
+        ("https://service.giosg.com/other?page=2".to_owned(), false),
+        ("not a url".to_owned(), false),
+    ] {
+        let mut pager = Pager::new(list.clone());
+        let mut p = page(1, 3, chats(0..5));
+        p.next_page_url = Some(suggested.clone());
+        pager.accept(1, p).unwrap();
+        let req = pager.next_request().unwrap();
+        let uri = req.request.uri().to_string();
+        if followed {
+            assert_eq!(uri, suggested);
+        } else {
+            assert_eq!(
+                uri,
+                format!("https://service.giosg.com{path}?page=2&tag=a"),
+                "{suggested}"
+            );
+        }
+    }
+}
+
+#[test]
+fn drift_repeats_are_dropped_and_counted() {
+    let list = endpoint("https://service.giosg.com")
+        .chats(ORG, &ChatFilter::new())
+        .unwrap();
+    let mut pager = Pager::new(list);
+    assert_eq!(pager.accept(1, page(1, 2, chats(0..10))).unwrap().len(), 10);
+    // Two chats arrived in front: the next page starts with the previous page's last two.
+    let second = pager.accept(2, page(2, 2, chats(8..18))).unwrap();
+    assert_eq!(second.first().unwrap().id, Uuid::from_u128(10));
+    assert_eq!(pager.dropped(), 2);
+}
+
+#[test]
+fn keyset_sync_moves_the_cursor_until_a_short_page() {
+    let list = endpoint("https://service.giosg.com")
+        .chats(ORG, &ChatFilter::new().page(4).page_size(3))
+        .unwrap();
+    let start = Uuid::from_u128(100);
+    let mut sync = KeysetPager::new(&list, Some(start)).unwrap();
+    let req = sync.next_request().unwrap();
+    assert_eq!(
+        req.request.uri().query(),
+        Some("page=1&page_size=3&since_id=00000000-0000-0000-0000-000000000064")
+    );
+    assert_eq!(sync.accept(page(1, 9, chats(1..4))).unwrap().len(), 3);
+    assert_eq!(sync.cursor(), Some(Uuid::from_u128(3)));
+    let req = sync.next_request().unwrap();
+    assert!(req
+        .request
+        .uri()
+        .query()
+        .unwrap()
+        .ends_with("since_id=00000000-0000-0000-0000-000000000003"));
+    // A server ignoring since_id echoes the cursor; it is not yielded again.
+    let got = sync.accept(page(1, 9, chats(3..5))).unwrap();
+    assert_eq!(
+        got.iter().map(|c| c.id.as_u128()).collect::<Vec<_>>(),
+        vec![4]
+    );
+    assert!(sync.next_request().is_none());
+}
+
+#[test]
+fn keyset_sync_that_cannot_advance_is_an_error() {
+    let list = endpoint("https://service.giosg.com")
+        .chats(ORG, &ChatFilter::new().page_size(2))
+        .unwrap();
+    let mut sync = KeysetPager::new(&list, None).unwrap();
+    sync.accept(page(1, 1, chats(1..3))).unwrap();
+    assert_eq!(
+        sync.accept(page(1, 1, chats(1..3))),
+        Err(PagingError::CursorStuck {
+            cursor: Uuid::from_u128(2)
+        })
+    );
+    assert!(sync.next_request().is_none());
+}
+
+/// A server answer to a page request, chosen at random: anything a buggy or drifting
+/// server might say.
+fn arb_answer() -> impl Strategy<Value = (u64, u64, Option<u64>, Vec<u128>)> {
+    (
+        0u64..8,
+        0u64..8,
+        proptest::option::of(0u64..10),
+        proptest::collection::vec(0u128..40, 0..8),
+    )
+}
+
+proptest! {
+    #[test]
+    fn the_pager_never_loops_and_never_yields_a_duplicate(answers in proptest::collection::vec(arb_answer(), 1..40)) {
+        let list = endpoint("https://service.giosg.com").chats(ORG, &ChatFilter::new()).unwrap();
+        let mut pager = Pager::new(list);
+        let mut yielded = HashSet::new();
+        let mut last_page = 0;
+        let mut answers = answers.into_iter();
+        while let Some(req) = pager.next_request() {
+            // Every request asks for a later page than the one before: no loop is possible.
+            prop_assert!(req.page > last_page);
+            last_page = req.page;
+            let Some((current, num_pages, next, ids)) = answers.next() else { break };
+            let mut p = Page::single(ids.into_iter().map(|i| Chat::new(Uuid::from_u128(i))).collect());
+            (p.current_page, p.num_pages, p.next_page) = (if current == 0 { req.page } else { current }, num_pages, next);
+            match pager.accept(req.page, p) {
+                Ok(chats) => {
+                    let mut on_page = HashSet::new();
+                    for c in chats {
+                        prop_assert!(on_page.insert(c.id), "duplicate within a page");
+                        prop_assert!(yielded.insert(c.id), "chat yielded twice");
+                    }
+                }
+                Err(_) => prop_assert!(pager.next_request().is_none()),
+            }
+        }
+    }
+
+    #[test]
+    fn keyset_sync_never_yields_a_duplicate(pages in proptest::collection::vec(proptest::collection::vec(0u128..30, 0..5), 1..20)) {
+        let list = endpoint("https://service.giosg.com").chats(ORG, &ChatFilter::new().page_size(4)).unwrap();
+        let mut sync = KeysetPager::new(&list, None).unwrap();
+        let mut yielded = HashSet::new();
+        let mut pages = pages.into_iter();
+        let mut requests = 0;
+        while sync.next_request().is_some() {
+            requests += 1;
+            let Some(ids) = pages.next() else { break };
+            if let Ok(chats) = sync.accept(page(1, 1, ids.into_iter().map(|i| Chat::new(Uuid::from_u128(i))).collect())) {
+                for c in chats {
+                    prop_assert!(yielded.insert(c.id), "chat yielded twice");
+                }
+            }
+        }
+        prop_assert!(requests <= 20);
+    }
+}
