@@ -72,7 +72,10 @@ const PAGES: [(&str, &str); 4] = [
     ("http://www.customerpage.com/settings", "Settings page"),
     ("http://www.customerpage.com/", "Frontpage of our site"),
     ("http://www.customerpage.com/shop/tablets", "Tablets"),
-    ("http://www.customerpage.com/support?q=returns&lang=fi", "Support – returns"),
+    (
+        "http://www.customerpage.com/support?q=returns&lang=fi",
+        "Support – returns",
+    ),
 ];
 
 /// The moment the first generated chat starts; later ones follow minutes apart.
@@ -147,7 +150,11 @@ impl Generator {
             log.display_name = Some(operator.to_owned());
             logs.push(log);
         }
-        let exchanges = if self.rng.u8(..100) < 15 { 0 } else { self.rng.usize(1..7) };
+        let exchanges = if self.rng.u8(..100) < 15 {
+            0
+        } else {
+            self.rng.usize(1..7)
+        };
         let mut t = start;
         let (mut operator_count, mut visitor_count) = (0u64, 0u64);
         for i in 0..exchanges * 2 {
@@ -192,7 +199,11 @@ impl Generator {
         let (url, title) = *self.pick(&PAGES);
         let (auto_url, auto_title) = *self.pick(&PAGES);
         let mut chat = Chat::new(id);
-        chat.token = Some(format!("{:032x}{:016x}", self.rng.u128(..), self.rng.u64(..)));
+        chat.token = Some(format!(
+            "{:032x}{:016x}",
+            self.rng.u128(..),
+            self.rng.u64(..)
+        ));
         chat.start_time = Some(start);
         chat.end_time = end;
         chat.updated_at = Some(end.unwrap_or(t));
@@ -202,7 +213,10 @@ impl Generator {
         chat.room_id = Some(Uuid::from_u128(*self.pick(&ROOMS)));
         chat.api_data = vec![
             ApiData::new("name", visitor),
-            ApiData::new("customer_number", format!("{}", self.rng.u32(10_000_000..99_999_999))),
+            ApiData::new(
+                "customer_number",
+                format!("{}", self.rng.u32(10_000_000..99_999_999)),
+            ),
         ];
         chat.operator_message_count = Some(operator_count);
         chat.visitor_message_count = Some(visitor_count);

@@ -1,0 +1,375 @@
+//! The mock's data: chats kept in the default canonical order, the query parameters of the
+//! chats endpoint, and a small cache of computed listings so that paging is O(page).
+
+use chrono::{DateTime, TimeDelta, Utc};
+use giosg_model::{Chat, OrderBy, SortField, SortKey, Uuid};
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Default page size (`page_size` left out).
+pub(crate) const DEFAULT_PAGE_SIZE: u64 = 25;
+/// Largest accepted `page_size`.
+pub(crate) const MAX_PAGE_SIZE: u64 = 100;
+/// How many computed listings the cache keeps.
+const CACHE_ENTRIES: usize = 8;
+
+const DEFAULT_ORDER: [SortKey; 1] = [SortKey {
+    field: SortField::StartTime,
+    descending: false,
+}];
+
+/// A listing's filter and order: every parameter but `page` and `page_size`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Query {
+    /// Never empty; the default is `start_time` ascending.
+    pub ordering: Vec<SortKey>,
+    pub since_id: Option<Uuid>,
+    pub start_time: Option<DateTime<Utc>>,
+    pub end_time: Option<DateTime<Utc>>,
+    pub has_sales: Option<bool>,
+    pub is_real_conversation: Option<bool>,
+    pub room_id: Option<Uuid>,
+    pub tag: Option<String>,
+    pub min_message_count: Option<u64>,
+    pub only_ended: bool,
+}
+
+/// A parsed request: the listing and which page of it.
+#[derive(Clone, Debug)]
+pub(crate) struct Request {
+    pub query: Query,
+    pub page: u64,
+    pub page_size: u64,
+}
+
+/// Django REST framework style validation errors: one entry per bad parameter.
+pub(crate) type FieldErrors = Vec<(&'static str, String)>;
+
+const INVALID_INTEGER: &str = "A valid integer is required.";
+const INVALID_BOOLEAN: &str = "Must be a valid boolean.";
+const INVALID_UUID: &str = "Must be a valid UUID.";
+const INVALID_DATETIME: &str = "Datetime has wrong format. Use one of these formats instead: \
+                                YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].";
+
+fn integer(v: &str, min: i64, max: Option<i64>) -> Result<u64, String> {
+    let n: i64 = v.parse().map_err(|_| INVALID_INTEGER.to_owned())?;
+    if n < min {
+        return Err(format!(
+            "Ensure this value is greater than or equal to {min}."
+        ));
+    }
+    if let Some(max) = max {
+        if n > max {
+            return Err(format!("Ensure this value is less than or equal to {max}."));
+        }
+    }
+    Ok(n as u64)
+}
+
+fn boolean(v: &str) -> Result<bool, String> {
+    match v {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(INVALID_BOOLEAN.to_owned()),
+    }
+}
+
+fn uuid(v: &str) -> Result<Uuid, String> {
+    Uuid::parse_str(v).map_err(|_| INVALID_UUID.to_owned())
+}
+
+fn time(v: &str) -> Result<DateTime<Utc>, String> {
+    giosg_model::time::parse(v).map_err(|_| INVALID_DATETIME.to_owned())
+}
+
+fn ordering(v: &str) -> Result<Vec<SortKey>, String> {
+    v.parse::<OrderBy>()
+        .map(|o| o.keys().to_vec())
+        .map_err(|_| format!("Select a valid choice. {v} is not one of the available choices."))
+}
+
+/// Parses the endpoint's 12 parameters from decoded query pairs.
+///
+/// As in Django, the last occurrence of a repeated parameter wins and an empty value counts as
+/// absent; unknown parameters are ignored.
+pub(crate) fn parse_request(pairs: &[(String, String)]) -> Result<Request, FieldErrors> {
+    let get = |name: &str| {
+        pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    };
+    let mut errors: FieldErrors = Vec::new();
+    let param = |name: &'static str| Param {
+        value: get(name),
+        name,
+    };
+    let ordering = param("ordering").parse(&mut errors, ordering);
+    let page = param("page").parse(&mut errors, |v| integer(v, 1, None));
+    let page_size =
+        param("page_size").parse(&mut errors, |v| integer(v, 1, Some(MAX_PAGE_SIZE as i64)));
+    let since_id = param("since_id").parse(&mut errors, uuid);
+    let start_time = param("start_time").parse(&mut errors, time);
+    let end_time = param("end_time").parse(&mut errors, time);
+    let has_sales = param("has_sales").parse(&mut errors, boolean);
+    let is_real_conversation = param("is_real_conversation").parse(&mut errors, boolean);
+    let room_id = param("room_id").parse(&mut errors, uuid);
+    let tag = param("tag").value.map(str::to_owned);
+    let min_message_count = param("min_message_count").parse(&mut errors, |v| integer(v, 0, None));
+    let only_ended = param("only_ended").parse(&mut errors, boolean);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Request {
+        query: Query {
+            ordering: ordering.unwrap_or_else(|| DEFAULT_ORDER.to_vec()),
+            since_id,
+            start_time,
+            end_time,
+            has_sales,
+            is_real_conversation,
+            room_id,
+            tag,
+            min_message_count,
+            only_ended: only_ended.unwrap_or(false),
+        },
+        page: page.unwrap_or(1),
+        page_size: page_size.unwrap_or(DEFAULT_PAGE_SIZE),
+    })
+}
+
+/// One query parameter's value, if present and not empty.
+struct Param<'a> {
+    name: &'static str,
+    value: Option<&'a str>,
+}
+
+impl Param<'_> {
+    fn parse<T>(
+        self,
+        errors: &mut FieldErrors,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        match parse(self.value?) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                errors.push((self.name, e));
+                None
+            }
+        }
+    }
+}
+
+fn field(chat: &Chat, field: SortField) -> Option<DateTime<Utc>> {
+    match field {
+        SortField::EndTime => chat.end_time,
+        // `SortField` is non-exhaustive: order by start time for anything newer.
+        _ => chat.start_time,
+    }
+}
+
+/// The canonical order: the keys in turn (`None` last ascending, first descending), then `id`
+/// ascending.
+pub(crate) fn compare(a: &Chat, b: &Chat, keys: &[SortKey]) -> Ordering {
+    for key in keys {
+        let ord = match (field(a, key.field), field(b, key.field)) {
+            (Some(x), Some(y)) => x.cmp(&y),
+            (None, None) => Ordering::Equal,
+            (None, Some(_)) => Ordering::Greater,
+            (Some(_), None) => Ordering::Less,
+        };
+        let ord = if key.descending { ord.reverse() } else { ord };
+        if ord != Ordering::Equal {
+            return ord;
+        }
+    }
+    a.id.cmp(&b.id)
+}
+
+/// Whether a chat passes every filter of `q` but `since_id`. A missing value matches no
+/// filter on it, as `NULL` in SQL.
+fn matches(chat: &Chat, q: &Query) -> bool {
+    let started_in = |t| chat.start_time.is_some_and(|s| s >= t);
+    let ended_before = |t| chat.end_time.is_some_and(|e| e < t);
+    q.start_time.is_none_or(started_in)
+        && q.end_time.is_none_or(ended_before)
+        && q.has_sales.is_none_or(|v| chat.has_sales() == v)
+        && q.is_real_conversation
+            .is_none_or(|v| chat.is_real_conversation == Some(v))
+        && q.room_id.is_none_or(|r| chat.room_id == Some(r))
+        && q.tag.as_deref().is_none_or(|t| chat.has_tag(t))
+        && q.min_message_count
+            .is_none_or(|min| chat.message_count.is_some_and(|n| n >= min))
+        && (!q.only_ended || chat.is_ended())
+}
+
+/// The chats, in default canonical order (`start_time`, then `id`), with an id index and a
+/// cache of computed listings.
+pub(crate) struct Store {
+    chats: Vec<Chat>,
+    by_id: HashMap<Uuid, usize>,
+    /// Most recently used first.
+    cache: Vec<(Query, Arc<Vec<u32>>)>,
+    /// How many drifts happened: each one generates from its own seed.
+    drifts: u64,
+}
+
+impl Store {
+    /// A store of these chats; a later chat replaces an earlier one with the same id.
+    pub(crate) fn new(chats: Vec<Chat>) -> Self {
+        let mut store = Store {
+            chats: Vec::new(),
+            by_id: HashMap::new(),
+            cache: Vec::new(),
+            drifts: 0,
+        };
+        store.push(chats);
+        store
+    }
+
+    /// Adds chats, replacing any with the same id, and forgets every cached listing.
+    pub(crate) fn push(&mut self, chats: Vec<Chat>) {
+        for chat in chats {
+            match self.by_id.get(&chat.id) {
+                Some(&i) => self.chats[i] = chat,
+                None => {
+                    self.by_id.insert(chat.id, self.chats.len());
+                    self.chats.push(chat);
+                }
+            }
+        }
+        self.chats
+            .sort_unstable_by(|a, b| compare(a, b, &DEFAULT_ORDER));
+        self.by_id.clear();
+        self.by_id
+            .extend(self.chats.iter().enumerate().map(|(i, c)| (c.id, i)));
+        self.cache.clear();
+    }
+
+    /// Every chat, in default canonical order.
+    pub(crate) fn chats(&self) -> &[Chat] {
+        &self.chats
+    }
+
+    /// The chat at an index of a listing.
+    pub(crate) fn chat(&self, index: u32) -> &Chat {
+        &self.chats[index as usize]
+    }
+
+    /// The indexes of the chats matching `q`, in its canonical order.
+    pub(crate) fn listing(&mut self, q: &Query) -> Arc<Vec<u32>> {
+        if let Some(pos) = self.cache.iter().position(|(k, _)| k == q) {
+            let entry = self.cache.remove(pos);
+            let list = entry.1.clone();
+            self.cache.insert(0, entry);
+            return list;
+        }
+        let list = Arc::new(self.compute(q));
+        self.cache.insert(0, (q.clone(), list.clone()));
+        self.cache.truncate(CACHE_ENTRIES);
+        list
+    }
+
+    fn compute(&self, q: &Query) -> Vec<u32> {
+        let chats = &self.chats;
+        let mut list: Vec<u32> = (0..chats.len() as u32)
+            .filter(|&i| matches(&chats[i as usize], q))
+            .collect();
+        if q.ordering != DEFAULT_ORDER {
+            list.sort_unstable_by(|&a, &b| {
+                compare(&chats[a as usize], &chats[b as usize], &q.ordering)
+            });
+        }
+        if let Some(since) = q.since_id {
+            match self.by_id.get(&since) {
+                None => list.clear(),
+                Some(&x) => {
+                    let x = &chats[x];
+                    let after = list.partition_point(|&i| {
+                        compare(&chats[i as usize], x, &q.ordering) != Ordering::Greater
+                    });
+                    list.drain(..after);
+                }
+            }
+        }
+        list
+    }
+
+    /// Generates `count` chats that sort before every existing chat in an order whose first key
+    /// is `first` (ascending or descending), and adds them.
+    pub(crate) fn drift(&mut self, count: usize, first: SortKey) {
+        if count == 0 {
+            return;
+        }
+        self.drifts += 1;
+        let seed = 0xD81F_7000_0000_0000 ^ self.drifts;
+        let times = self
+            .chats
+            .iter()
+            .flat_map(|c| [c.start_time, c.end_time])
+            .flatten();
+        let (min, max) = times.fold((None, None), |(lo, hi): (Option<DateTime<Utc>>, _), t| {
+            (
+                Some(lo.map_or(t, |lo| lo.min(t))),
+                Some(hi.map_or(t, |hi: DateTime<Utc>| hi.max(t))),
+            )
+        });
+        // The generator spaces chats at most 30 minutes apart; chats last at most an hour.
+        let span = TimeDelta::minutes(30) * (count as i32) + TimeDelta::hours(2);
+        let now = crate::data::epoch();
+        let start = if first.descending {
+            max.unwrap_or(now) + TimeDelta::minutes(1)
+        } else {
+            min.unwrap_or(now) - span
+        };
+        let mut generator = crate::data::Generator::new(seed, start);
+        let mut fresh = Vec::with_capacity(count);
+        for _ in 0..count {
+            let mut chat = generator.chat();
+            if !first.descending && chat.end_time.is_none() {
+                // Unended chats sort last ascending; end these so they come first by end time too.
+                chat.end_time = chat.start_time.map(|s| s + TimeDelta::minutes(1));
+            }
+            fresh.push(chat);
+        }
+        self.push(fresh);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(q: &[(&str, &str)]) -> Vec<(String, String)> {
+        q.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn collects_one_error_per_parameter() {
+        let err = parse_request(&pairs(&[
+            ("page_size", "101"),
+            ("page", "x"),
+            ("has_sales", "True"),
+            ("ordering", "id"),
+            ("tag", ""),
+            ("unknown", "whatever"),
+        ]))
+        .unwrap_err();
+        let names: Vec<_> = err.iter().map(|(k, _)| *k).collect();
+        assert_eq!(names, ["ordering", "page", "page_size", "has_sales"]);
+        assert_eq!(err[2].1, "Ensure this value is less than or equal to 100.");
+    }
+
+    #[test]
+    fn empty_values_and_repeats() {
+        let r = parse_request(&pairs(&[("page", "3"), ("page", "2"), ("tag", "")])).unwrap();
+        assert_eq!(r.page, 2);
+        assert_eq!(r.query.tag, None);
+        assert_eq!(r.page_size, DEFAULT_PAGE_SIZE);
+    }
+}
