@@ -80,6 +80,23 @@ impl<T> Page<T> {
     }
 }
 
+impl Page<()> {
+    /// An envelope (from [`Page::into_parts`]) with these results.
+    pub fn with_results<T>(self, results: Vec<T>) -> Page<T> {
+        Page {
+            count: self.count,
+            num_pages: self.num_pages,
+            per_page: self.per_page,
+            current_page: self.current_page,
+            next_page: self.next_page,
+            previous_page: self.previous_page,
+            next_page_url: self.next_page_url,
+            previous_page_url: self.previous_page_url,
+            results,
+        }
+    }
+}
+
 impl<T: DeserializeOwned> Page<T> {
     /// Decodes a page from a JSON body, naming the path, line, column and byte offset of any
     /// value of the wrong kind.

@@ -102,6 +102,9 @@ pub enum ConfigError {
     /// The token is empty.
     #[error("the API token is empty")]
     EmptyToken,
+    /// No token was given and `GIOSG_API_TOKEN` is not set.
+    #[error("no API token: set GIOSG_API_TOKEN or give one to the client builder")]
+    MissingToken,
 }
 
 /// A parameter out of range, named, with the reason. Nothing was sent.

@@ -35,7 +35,7 @@
 //! let Verdict::Page(page) = exchange.judge(Ok(response), std::time::SystemTime::now(), 0.5) else {
 //!     unreachable!()
 //! };
-//! assert!(pager.accept(next.page, page)?.is_empty());
+//! assert!(pager.accept(next.page, page)?.results.is_empty());
 //! assert!(pager.next_request().is_none());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

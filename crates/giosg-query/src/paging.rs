@@ -82,9 +82,9 @@ impl Pager {
         self.next
     }
 
-    /// Takes the answer to the request for page `requested`: returns its chats minus those
+    /// Takes the answer to the request for page `requested`: returns the page minus the chats
     /// already yielded, and moves to the next page or to the end.
-    pub fn accept(&mut self, requested: u64, page: Page<Chat>) -> Result<Vec<Chat>, PagingError> {
+    pub fn accept(&mut self, requested: u64, page: Page<Chat>) -> Result<Page<Chat>, PagingError> {
         if page.current_page != requested {
             self.next = None;
             return Err(PagingError::WrongPage {
@@ -108,8 +108,8 @@ impl Pager {
             }
         }
         self.dropped += self.seen.dedup(&mut chats);
-        self.last = Some(envelope);
-        Ok(chats)
+        self.last = Some(envelope.clone());
+        Ok(envelope.with_results(chats))
     }
 
     /// How many chats were dropped as repeats so far.

@@ -56,7 +56,11 @@ fn stops_on_an_empty_page_even_if_more_are_announced() {
         .chats(ORG, &ChatFilter::new())
         .unwrap();
     let mut pager = Pager::new(list);
-    assert!(pager.accept(1, page(1, 5, vec![])).unwrap().is_empty());
+    assert!(pager
+        .accept(1, page(1, 5, vec![]))
+        .unwrap()
+        .results
+        .is_empty());
     assert!(pager.next_request().is_none());
 }
 
@@ -141,9 +145,16 @@ fn drift_repeats_are_dropped_and_counted() {
         .chats(ORG, &ChatFilter::new())
         .unwrap();
     let mut pager = Pager::new(list);
-    assert_eq!(pager.accept(1, page(1, 2, chats(0..10))).unwrap().len(), 10);
+    assert_eq!(
+        pager
+            .accept(1, page(1, 2, chats(0..10)))
+            .unwrap()
+            .results
+            .len(),
+        10
+    );
     // Two chats arrived in front: the next page starts with the previous page's last two.
-    let second = pager.accept(2, page(2, 2, chats(8..18))).unwrap();
+    let second = pager.accept(2, page(2, 2, chats(8..18))).unwrap().results;
     assert_eq!(second.first().unwrap().id, Uuid::from_u128(10));
     assert_eq!(pager.dropped(), 2);
 }
@@ -221,9 +232,9 @@ proptest! {
             let mut p = Page::single(ids.into_iter().map(|i| Chat::new(Uuid::from_u128(i))).collect());
             (p.current_page, p.num_pages, p.next_page) = (if current == 0 { req.page } else { current }, num_pages, next);
             match pager.accept(req.page, p) {
-                Ok(chats) => {
+                Ok(page) => {
                     let mut on_page = HashSet::new();
-                    for c in chats {
+                    for c in page.results {
                         prop_assert!(on_page.insert(c.id), "duplicate within a page");
                         prop_assert!(yielded.insert(c.id), "chat yielded twice");
                     }

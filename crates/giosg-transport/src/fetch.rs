@@ -1,0 +1,80 @@
+//! One page request, with retries: the loop both clients run, minus the sleeping.
+
+use crate::builder::Core;
+use giosg_query::{Exchange, PageRequest, TransportError, Verdict};
+use std::time::{Duration, SystemTime};
+
+/// A fresh copy of a request for one attempt (`http::Request` is not `Clone`).
+pub(crate) fn copy(request: &http::Request<Vec<u8>>) -> http::Request<Vec<u8>> {
+    let mut copy = http::Request::new(request.body().clone());
+    *copy.method_mut() = request.method().clone();
+    *copy.uri_mut() = request.uri().clone();
+    *copy.headers_mut() = request.headers().clone();
+    copy
+}
+
+/// The state of one page fetch across its attempts.
+pub(crate) struct Fetch<'a> {
+    core: &'a Core,
+    pub request: &'a PageRequest,
+    exchange: Exchange,
+}
+
+/// What the driver does next.
+pub(crate) enum Step {
+    Done(Result<giosg_model::Page<giosg_model::Chat>, giosg_query::Error>),
+    Sleep(Duration),
+}
+
+impl<'a> Fetch<'a> {
+    pub fn new(core: &'a Core, request: &'a PageRequest) -> Self {
+        Fetch {
+            core,
+            request,
+            exchange: Exchange::new(&core.retry, core.endpoint.max_body()),
+        }
+    }
+
+    /// The span of the next attempt: method, path, page and attempt; never headers.
+    pub fn span(&self) -> tracing::Span {
+        tracing::debug_span!(
+            "giosg.request",
+            method = %self.request.request.method(),
+            path = self.request.request.uri().path(),
+            page = self.request.page,
+            attempt = self.exchange.attempts() + 1,
+            status = tracing::field::Empty,
+        )
+    }
+
+    /// Judges an attempt's outcome.
+    pub fn judge(
+        &mut self,
+        span: &tracing::Span,
+        outcome: Result<http::Response<Vec<u8>>, TransportError>,
+    ) -> Step {
+        match &outcome {
+            Ok(response) => {
+                span.record("status", response.status().as_u16());
+            }
+            Err(e) => tracing::debug!(parent: span, error = %e, "request failed"),
+        }
+        match self
+            .exchange
+            .judge(outcome, SystemTime::now(), (self.core.jitter)())
+        {
+            Verdict::Page(page) => {
+                tracing::debug!(parent: span, results = page.results.len(), "page received");
+                Step::Done(Ok(page))
+            }
+            Verdict::Retry(wait) => {
+                tracing::info!(parent: span, ?wait, "retrying");
+                Step::Sleep(wait)
+            }
+            Verdict::Fail(e) => {
+                tracing::debug!(parent: span, error = %e, "giving up");
+                Step::Done(Err(e))
+            }
+        }
+    }
+}

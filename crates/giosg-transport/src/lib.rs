@@ -1,0 +1,49 @@
+//! The transport traits of the giosg Chat API client, and the clients generic over them.
+//!
+//! A transport sends one `http::Request<Vec<u8>>` and returns an `http::Response<Vec<u8>>`
+//! (body read whole, within the size cap) or a [`TransportError`]. Everything else (building
+//! requests, decoding, paging, retry decisions) is `giosg-query`'s, driven here the same way on
+//! both sides; sleeping between retries is the only thing the blocking and async clients do
+//! differently.
+//!
+//! Users normally depend on `giosg-blocking` (ureq) or `giosg-async` (reqwest), which
+//! implement these traits and re-export a ready `Client`. A closure is a transport too, which
+//! makes test doubles and custom HTTP stacks a few lines:
+//!
+//! ```
+//! use giosg_transport::{Client, TransportError};
+//! use giosg_model::{ChatFilter, Uuid};
+//!
+//! let transport = |req: http::Request<Vec<u8>>| -> Result<http::Response<Vec<u8>>, TransportError> {
+//!     assert_eq!(req.headers()["authorization"], "Token t0ken");
+//!     let body = br#"{"count": 1, "num_pages": 1, "current_page": 1,
+//!                     "results": [{"id": "58f5055c-56e0-11e5-9354-6c4008c08dfe"}]}"#;
+//!     Ok(http::Response::new(body.to_vec()))
+//! };
+//! let client = Client::builder().token("t0ken").build_with(transport)?;
+//! let org = Uuid::parse_str("7f9e9580-095b-42c7-838c-c04e667b26f7")?;
+//! let chats: Vec<_> = client.chats(org).filter(ChatFilter::new()).iter().collect::<Result<_, _>>()?;
+//! assert_eq!(chats.len(), 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![deny(missing_docs)]
+
+#[cfg(feature = "blocking")]
+mod blocking;
+mod builder;
+mod fetch;
+#[cfg(feature = "async")]
+mod nonblocking;
+
+#[cfg(feature = "blocking")]
+pub use blocking::{ChatIter, Chats, Client, Pages, Sync, Transport};
+pub use builder::{ClientBuilder, FromSettings, TransportSettings};
+#[cfg(feature = "async")]
+pub use nonblocking::{AsyncChats, AsyncClient, AsyncTransport};
+
+pub use giosg_query::{
+    ApiError, ApiErrorKind, Credentials, Error, RetryPolicy, TransportError, TransportErrorKind,
+};
+
+/// The result of every client call.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
