@@ -43,7 +43,8 @@ fn pages_until_num_pages() {
         got.extend(
             pager
                 .accept(n, page(n, 3, chats(start..start + 10)))
-                .unwrap(),
+                .unwrap()
+                .results,
         );
     }
     assert!(pager.next_request().is_none());
