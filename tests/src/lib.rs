@@ -1,0 +1,338 @@
+//! The conformance harness: one scenario, written once against [`Harness`], runs on the
+//! blocking (ureq) and the async (reqwest) client alike, over real HTTP on loopback with
+//! giosg-mock.
+//!
+//! Both harnesses wrap their transport so that waiting between retries is recorded instead of
+//! slept: scenarios assert the waits the policy chose (`Retry-After` honoured, say) and never
+//! sleep.
+
+use futures_util::StreamExt;
+use giosg_model::{Chat, ChatFilter, Page, Uuid};
+use giosg_query::{Error, RetryPolicy, TransportError};
+use giosg_transport::{AsyncClient, AsyncTransport, Client, FromSettings, Transport};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How a scenario configures its client.
+#[derive(Clone, Debug)]
+pub struct Setup {
+    /// The base URL (the mock's).
+    pub base_url: String,
+    /// The token.
+    pub token: String,
+    /// Send it as `Bearer` instead of `Token`.
+    pub bearer: bool,
+    /// The retry policy (default: 5 attempts, tiny backoff).
+    pub retry: RetryPolicy,
+    /// Read timeout.
+    pub read_timeout: Duration,
+    /// Body cap.
+    pub max_body: usize,
+    /// Pages in flight (async only; the blocking client is sequential).
+    pub concurrency: usize,
+}
+
+impl Setup {
+    /// A setup for this mock server.
+    pub fn for_mock(mock: &giosg_mock::MockServer) -> Self {
+        Setup {
+            base_url: mock.base_url(),
+            token: mock.token().to_owned(),
+            bearer: false,
+            retry: RetryPolicy::default()
+                .max_attempts(5)
+                .backoff(Duration::from_millis(1), Duration::from_millis(4)),
+            read_timeout: Duration::from_secs(20),
+            max_body: 32 << 20,
+            concurrency: 1,
+        }
+    }
+}
+
+/// What a scenario sees of a client.
+pub trait Harness {
+    /// `blocking` or `async`.
+    fn name(&self) -> &'static str;
+    /// Every chat of a listing (`.iter()` / `.stream()`), stopping at the first error.
+    fn list(&self, setup: &Setup, org: Uuid, filter: &ChatFilter) -> Result<Vec<Chat>, Error>;
+    /// The listing's pages (`.pages()`).
+    fn pages(
+        &self,
+        setup: &Setup,
+        org: Uuid,
+        filter: &ChatFilter,
+    ) -> Result<Vec<Page<Chat>>, Error>;
+    /// The first page (`.first_page()`).
+    fn first_page(
+        &self,
+        setup: &Setup,
+        org: Uuid,
+        filter: &ChatFilter,
+    ) -> Result<Page<Chat>, Error>;
+    /// A keyset sync (`.sync_from()`).
+    fn sync(
+        &self,
+        setup: &Setup,
+        org: Uuid,
+        filter: &ChatFilter,
+        since: Option<Uuid>,
+    ) -> Result<Vec<Chat>, Error>;
+    /// The waits between retries so far, recorded instead of slept.
+    fn waits(&self) -> Vec<Duration>;
+    /// `Debug` of a client built from `setup`.
+    fn debug_client(&self, setup: &Setup) -> String;
+}
+
+/// A transport wrapper that records retry waits instead of sleeping.
+#[derive(Debug)]
+pub struct Recorded<T> {
+    inner: T,
+    waits: Arc<Mutex<Vec<Duration>>>,
+}
+
+impl<T: Transport> Transport for Recorded<T> {
+    fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, TransportError> {
+        self.inner.send(request)
+    }
+    fn sleep(&self, duration: Duration) {
+        self.waits.lock().unwrap().push(duration);
+    }
+}
+
+#[async_trait::async_trait]
+impl<T: AsyncTransport> AsyncTransport for Recorded<T> {
+    async fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, TransportError> {
+        self.inner.send(request).await
+    }
+    async fn sleep(&self, duration: Duration) {
+        self.waits.lock().unwrap().push(duration);
+    }
+}
+
+fn builder<C>(setup: &Setup) -> giosg_transport::ClientBuilder<C> {
+    let b = giosg_transport::ClientBuilder::<C>::default()
+        .base_url(&setup.base_url)
+        .retry_policy(setup.retry.clone())
+        .read_timeout(setup.read_timeout)
+        .max_body(setup.max_body)
+        .jitter(|| 0.5);
+    if setup.bearer {
+        b.bearer(&setup.token)
+    } else {
+        b.token(&setup.token)
+    }
+}
+
+/// The blocking client over ureq.
+#[derive(Default)]
+pub struct Blocking {
+    waits: Arc<Mutex<Vec<Duration>>>,
+}
+
+type BlockingClient = Client<Recorded<giosg_blocking::UreqTransport>>;
+
+impl Blocking {
+    fn client(&self, setup: &Setup) -> Result<BlockingClient, Error> {
+        let b = builder::<BlockingClient>(setup);
+        let inner = giosg_blocking::UreqTransport::from_settings(b.settings())?;
+        b.build_with(Recorded {
+            inner,
+            waits: self.waits.clone(),
+        })
+    }
+}
+
+impl Harness for Blocking {
+    fn name(&self) -> &'static str {
+        "blocking"
+    }
+    fn list(&self, setup: &Setup, org: Uuid, filter: &ChatFilter) -> Result<Vec<Chat>, Error> {
+        self.client(setup)?
+            .chats(org)
+            .filter(filter.clone())
+            .iter()
+            .collect()
+    }
+    fn pages(
+        &self,
+        setup: &Setup,
+        org: Uuid,
+        filter: &ChatFilter,
+    ) -> Result<Vec<Page<Chat>>, Error> {
+        self.client(setup)?
+            .chats(org)
+            .filter(filter.clone())
+            .pages()
+            .collect()
+    }
+    fn first_page(
+        &self,
+        setup: &Setup,
+        org: Uuid,
+        filter: &ChatFilter,
+    ) -> Result<Page<Chat>, Error> {
+        self.client(setup)?
+            .chats(org)
+            .filter(filter.clone())
+            .first_page()
+    }
+    fn sync(
+        &self,
+        setup: &Setup,
+        org: Uuid,
+        filter: &ChatFilter,
+        since: Option<Uuid>,
+    ) -> Result<Vec<Chat>, Error> {
+        self.client(setup)?
+            .chats(org)
+            .filter(filter.clone())
+            .sync_from(since)
+            .collect()
+    }
+    fn waits(&self) -> Vec<Duration> {
+        self.waits.lock().unwrap().clone()
+    }
+    fn debug_client(&self, setup: &Setup) -> String {
+        format!("{:?}", self.client(setup).unwrap())
+    }
+}
+
+/// The async client over reqwest, driven on a current-thread tokio runtime.
+pub struct Async {
+    waits: Arc<Mutex<Vec<Duration>>>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Default for Async {
+    fn default() -> Self {
+        Async {
+            waits: Arc::default(),
+            runtime: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a tokio runtime"),
+        }
+    }
+}
+
+type AsyncClientT = AsyncClient<Recorded<giosg_async::ReqwestTransport>>;
+
+impl Async {
+    fn client(&self, setup: &Setup) -> Result<AsyncClientT, Error> {
+        let b = builder::<AsyncClientT>(setup);
+        let inner = giosg_async::ReqwestTransport::from_settings(b.settings())?;
+        b.build_with(Recorded {
+            inner,
+            waits: self.waits.clone(),
+        })
+    }
+
+    fn collect<T>(
+        &self,
+        stream: futures_util::stream::BoxStream<'static, Result<T, Error>>,
+    ) -> Result<Vec<T>, Error> {
+        self.runtime.block_on(async {
+            let mut out = Vec::new();
+            let mut stream = stream;
+            while let Some(item) = stream.next().await {
+                out.push(item?);
+            }
+            Ok(out)
+        })
+    }
+}
+
+impl Harness for Async {
+    fn name(&self) -> &'static str {
+        "async"
+    }
+    fn list(&self, setup: &Setup, org: Uuid, filter: &ChatFilter) -> Result<Vec<Chat>, Error> {
+        let _guard = self.runtime.enter();
+        let chats = self
+            .client(setup)?
+            .chats(org)
+            .filter(filter.clone())
+            .concurrency(setup.concurrency);
+        self.collect(chats.stream())
+    }
+    fn pages(
+        &self,
+        setup: &Setup,
+        org: Uuid,
+        filter: &ChatFilter,
+    ) -> Result<Vec<Page<Chat>>, Error> {
+        let _guard = self.runtime.enter();
+        let chats = self
+            .client(setup)?
+            .chats(org)
+            .filter(filter.clone())
+            .concurrency(setup.concurrency);
+        self.collect(chats.pages())
+    }
+    fn first_page(
+        &self,
+        setup: &Setup,
+        org: Uuid,
+        filter: &ChatFilter,
+    ) -> Result<Page<Chat>, Error> {
+        let _guard = self.runtime.enter();
+        let chats = self.client(setup)?.chats(org).filter(filter.clone());
+        self.runtime.block_on(chats.first_page())
+    }
+    fn sync(
+        &self,
+        setup: &Setup,
+        org: Uuid,
+        filter: &ChatFilter,
+        since: Option<Uuid>,
+    ) -> Result<Vec<Chat>, Error> {
+        let _guard = self.runtime.enter();
+        let chats = self.client(setup)?.chats(org).filter(filter.clone());
+        self.collect(chats.sync_from(since))
+    }
+    fn waits(&self) -> Vec<Duration> {
+        self.waits.lock().unwrap().clone()
+    }
+    fn debug_client(&self, setup: &Setup) -> String {
+        let _guard = self.runtime.enter();
+        format!("{:?}", self.client(setup).unwrap())
+    }
+}
+
+/// Declares a scenario once and runs it as two tests, one per client.
+#[macro_export]
+macro_rules! scenario {
+    ($name:ident, |$h:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            fn run($h: &dyn $crate::Harness) $body
+            #[test]
+            fn blocking() {
+                run(&$crate::Blocking::default());
+            }
+            #[test]
+            fn r#async() {
+                run(&$crate::Async::default());
+            }
+        }
+    };
+}
+
+/// Asserts every chat appears exactly once and the ids are those of `want`, in order.
+pub fn assert_exactly(got: &[Chat], want: &[Chat], context: &str) {
+    let got_ids: Vec<Uuid> = got.iter().map(|c| c.id).collect();
+    let want_ids: Vec<Uuid> = want.iter().map(|c| c.id).collect();
+    assert_eq!(
+        got_ids.len(),
+        want_ids.len(),
+        "{context}: wrong number of chats"
+    );
+    assert_eq!(got_ids, want_ids, "{context}: wrong chats or order");
+}
