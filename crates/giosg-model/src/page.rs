@@ -59,7 +59,12 @@ impl<T> Page<T> {
 
     /// Splits the page into its envelope (with no results) and its results.
     pub fn into_parts(self) -> (Page<()>, Vec<T>) {
-        let envelope = Page {
+        self.replace_results(Vec::new())
+    }
+
+    /// The same envelope with other results, and the results it had.
+    fn replace_results<U>(self, results: Vec<U>) -> (Page<U>, Vec<T>) {
+        let page = Page {
             count: self.count,
             num_pages: self.num_pages,
             per_page: self.per_page,
@@ -68,9 +73,9 @@ impl<T> Page<T> {
             previous_page: self.previous_page,
             next_page_url: self.next_page_url,
             previous_page_url: self.previous_page_url,
-            results: Vec::new(),
+            results,
         };
-        (envelope, self.results)
+        (page, self.results)
     }
 
     /// Whether this is the last page (`next_page` is `None` or the page number reached
@@ -83,17 +88,7 @@ impl<T> Page<T> {
 impl Page<()> {
     /// An envelope (from [`Page::into_parts`]) with these results.
     pub fn with_results<T>(self, results: Vec<T>) -> Page<T> {
-        Page {
-            count: self.count,
-            num_pages: self.num_pages,
-            per_page: self.per_page,
-            current_page: self.current_page,
-            next_page: self.next_page,
-            previous_page: self.previous_page,
-            next_page_url: self.next_page_url,
-            previous_page_url: self.previous_page_url,
-            results,
-        }
+        self.replace_results(results).0
     }
 }
 
