@@ -1,0 +1,356 @@
+//! The command line: every command, option and flag (clap derive), and how the filter flags
+//! become a [`ChatFilter`].
+
+use crate::error::CliError;
+use clap::{builder::NonEmptyStringValueParser, Args, Parser, Subcommand, ValueEnum};
+use giosg_model::{ChatFilter, DateTime, OrderBy, Utc, Uuid};
+use std::path::PathBuf;
+
+/// The exit codes and the token rules, shown at the end of every `--help`.
+macro_rules! footer {
+    () => {
+        "Authentication: the token comes from the GIOSG_API_TOKEN environment variable or from
+--token-file <PATH>, never from an argument (it would show in `ps`); --bearer sends it as
+an OAuth2 access token instead of a giosg API token. RUST_LOG=giosg=debug (or any tracing
+filter) writes logs to stderr; the token is never printed.
+
+Exit codes:
+  0  success
+  1  local failure: the output file cannot be read or written
+  2  usage: invalid arguments, refused before any request is sent
+  3  authentication: no usable token, or the API answered 401 or 403
+  4  other API errors: 404, 400, or 429 / 5xx still failing after the retries
+  5  network: the connection failed, timed out or broke, after the retries
+  6  bad response: an undecodable body, pages that do not add up, a body too large"
+    };
+}
+
+/// `giosg`: list, export and summarise an organisation's giosg chats.
+#[derive(Debug, Parser)]
+#[command(
+    name = "giosg",
+    version,
+    about = "List, export and summarise an organisation's chats from the giosg Chat API",
+    after_help = concat!(
+        "Examples:
+  giosg demo                         # see it work against a local mock API, no account needed
+  export GIOSG_API_TOKEN=...         # your giosg API token
+  giosg chats list --org <ORG_ID> --format table --limit 20
+  giosg chats export --org <ORG_ID> --out chats.jsonl --start-time 2025-01-01
+  giosg chats summary --org <ORG_ID> --only-ended
+
+",
+        footer!()
+    )
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The top-level commands.
+#[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once, never moved around
+pub enum Command {
+    /// List, export or summarise an organisation's chats.
+    #[command(subcommand)]
+    Chats(ChatsCommand),
+    /// Start a local mock giosg API with generated chats and run list, summary and export on it.
+    #[command(after_help = concat!(
+        "Examples:
+  giosg demo
+  giosg demo --out demo.jsonl --chats 2000
+
+Nothing leaves this machine: the mock listens on 127.0.0.1 only and needs no token from you.
+
+",
+        footer!()
+    ))]
+    Demo(DemoArgs),
+}
+
+/// `giosg chats ...`.
+#[derive(Debug, Subcommand)]
+pub enum ChatsCommand {
+    /// Stream every matching chat to stdout (jsonl, json, csv or a table).
+    #[command(after_help = concat!(
+        "Examples:
+  giosg chats list --org <ORG_ID> --format table --limit 20
+  giosg chats list --org <ORG_ID> --tag Premium --has-sales true > premium.jsonl
+  giosg chats list --org <ORG_ID> --start-time 2025-01-01T00:00:00+02:00 --end-time 2025-02-01 --format csv
+  giosg chats list --org <ORG_ID> --ordering -start_time --only-ended --csv-logs > messages.csv
+
+",
+        footer!()
+    ))]
+    List(ListArgs),
+    /// Write every matching chat to a file; rerun to resume after the last chat written.
+    #[command(after_help = concat!(
+        "Examples:
+  giosg chats export --org <ORG_ID> --out chats.jsonl
+  giosg chats export --org <ORG_ID> --out chats.csv --format csv --start-time 2025-01-01
+  giosg chats export --org <ORG_ID> --out messages.csv --csv-logs
+
+Resumable and crash-safe: each chat is appended as whole lines in one write, the file is
+synced to disk regularly, and a rerun with the same options reads the last complete line,
+drops a torn one, and continues after that chat (keyset paging with since_id). Killed at any
+moment and rerun, the file holds every chat exactly once.
+
+",
+        footer!()
+    ))]
+    Export(ExportArgs),
+    /// Count chats, real conversations, sales and messages, and chart chats per day.
+    #[command(after_help = concat!(
+        "Examples:
+  giosg chats summary --org <ORG_ID>
+  giosg chats summary --org <ORG_ID> --start-time 2025-01-01 --end-time 2025-02-01 --only-ended
+
+",
+        footer!()
+    ))]
+    Summary(SummaryArgs),
+}
+
+/// Where the API is and how to authenticate and retry.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Connection")]
+pub struct ApiArgs {
+    /// The organisation whose chats to read (a UUID).
+    #[arg(long, value_name = "ORG_ID", value_parser = parse_uuid)]
+    pub org: Uuid,
+    /// The API's base URL (https, or http for a loopback host).
+    #[arg(long, value_name = "URL", default_value = giosg_query::DEFAULT_BASE_URL)]
+    pub base_url: String,
+    /// Read the token from this file (default: the GIOSG_API_TOKEN environment variable).
+    #[arg(long, value_name = "PATH")]
+    pub token_file: Option<PathBuf>,
+    /// Send the token as an OAuth2 access token (`Authorization: Bearer`).
+    #[arg(long)]
+    pub bearer: bool,
+    /// Requests per page at most, retries included (429, 5xx and network failures are retried).
+    #[arg(long, value_name = "N", default_value_t = 5,
+          value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub max_attempts: u32,
+    /// The first backoff step between retries, in milliseconds (doubles each retry, with jitter;
+    /// a Retry-After header wins).
+    #[arg(long, value_name = "MS", default_value_t = 500, hide = true)]
+    pub retry_delay_ms: u64,
+}
+
+/// One flag per API query parameter (but `page`, which only `list` and `summary` take).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Filters (one per API parameter)")]
+pub struct FilterArgs {
+    /// Sort keys, comma-separated, `-` for descending: start_time, end_time (default start_time).
+    #[arg(long, value_name = "KEYS", value_parser = parse_ordering)]
+    pub ordering: Option<OrderBy>,
+    /// Chats per request, 1 to 100 (API default 25; export defaults to 100).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub page_size: Option<u32>,
+    /// Only chats after this chat in the listing's order (exclusive).
+    #[arg(long, value_name = "ID", value_parser = parse_uuid)]
+    pub since_id: Option<Uuid>,
+    /// Only chats started at or after this moment: RFC 3339 with any offset, naive (= UTC), or a
+    /// date (midnight UTC).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub start_time: Option<DateTime<Utc>>,
+    /// Only chats ended before this moment (exclusive; excludes chats still going on).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub end_time: Option<DateTime<Utc>>,
+    /// Only chats with (true) or without (false) a purchased shopping cart.
+    #[arg(long, value_name = "true|false")]
+    pub has_sales: Option<bool>,
+    /// Only real conversations (true) or only non-real chats (false).
+    #[arg(long, value_name = "true|false")]
+    pub is_real_conversation: Option<bool>,
+    /// Only chats in this room.
+    #[arg(long, value_name = "ID", value_parser = parse_uuid)]
+    pub room_id: Option<Uuid>,
+    /// Only chats an operator tagged with exactly this text.
+    #[arg(long, value_name = "TEXT", value_parser = NonEmptyStringValueParser::new())]
+    pub tag: Option<String>,
+    /// Only chats with at least this many messages.
+    #[arg(long, value_name = "N")]
+    pub min_message_count: Option<u32>,
+    /// Only chats that have ended.
+    #[arg(long)]
+    pub only_ended: bool,
+}
+
+impl FilterArgs {
+    /// The API filter these flags ask for; refuses a time range that is empty.
+    pub fn to_filter(&self) -> Result<ChatFilter, CliError> {
+        if let (Some(start), Some(end)) = (self.start_time, self.end_time) {
+            if start >= end {
+                return Err(CliError::usage(format!(
+                    "--start-time ({}) must be before --end-time ({})",
+                    giosg_model::time::format(&start),
+                    giosg_model::time::format(&end)
+                )));
+            }
+        }
+        let mut filter = ChatFilter::new();
+        filter.ordering = self.ordering.clone();
+        filter.page_size = self.page_size;
+        filter.since_id = self.since_id;
+        filter.start_time = self.start_time;
+        filter.end_time = self.end_time;
+        filter.has_sales = self.has_sales;
+        filter.is_real_conversation = self.is_real_conversation;
+        filter.room_id = self.room_id;
+        filter.tag = self.tag.clone();
+        filter.min_message_count = self.min_message_count;
+        filter.only_ended = self.only_ended;
+        Ok(filter)
+    }
+}
+
+/// `giosg chats list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// The API and credentials.
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// The filters.
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// The page to start from (default 1).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub page: Option<u32>,
+    /// Output format (default: table when stdout is a terminal, jsonl otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// With csv: one row per message instead of one per chat.
+    #[arg(long)]
+    pub csv_logs: bool,
+    /// Stop after this many chats.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+    /// Pages fetched at once (chats still come in order, each once).
+    #[arg(long, value_name = "N", default_value_t = 4,
+          value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub concurrency: u16,
+}
+
+/// `giosg chats export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The API and credentials.
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// The filters; a rerun must use the same ones to resume.
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// The file to write, or to resume when it exists.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// File format.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+    pub format: ExportFormat,
+    /// With csv: one row per message instead of one per chat.
+    #[arg(long)]
+    pub csv_logs: bool,
+}
+
+/// `giosg chats summary`.
+#[derive(Debug, Args)]
+pub struct SummaryArgs {
+    /// The API and credentials.
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// The filters.
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// The page to start from (default 1).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub page: Option<u32>,
+    /// Pages fetched at once.
+    #[arg(long, value_name = "N", default_value_t = 4,
+          value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub concurrency: u16,
+}
+
+/// `giosg demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Export to this file (default: a new file in the temporary directory).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// How many chats the mock serves.
+    #[arg(long, value_name = "N", default_value_t = 500,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub chats: u32,
+    /// The seed of the generated chats.
+    #[arg(long, value_name = "N", default_value_t = 7)]
+    pub seed: u64,
+}
+
+/// How `list` writes chats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// One JSON object per line, the API's field names.
+    Jsonl,
+    /// One JSON array.
+    Json,
+    /// One row per chat (scalar fields and counts), or per message with --csv-logs.
+    Csv,
+    /// Columns to skim: start, room, messages, tags, sales total.
+    Table,
+}
+
+/// How `export` writes chats: line-based formats only, so that a file can be resumed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// One JSON object per line.
+    Jsonl,
+    /// One row per chat, or per message with --csv-logs.
+    Csv,
+}
+
+/// Parses a UUID (`7f9e9580-095b-42c7-838c-c04e667b26f7`).
+fn parse_uuid(s: &str) -> Result<Uuid, String> {
+    Uuid::parse_str(s)
+        .map_err(|_| format!("{s:?} is not a UUID (like 7f9e9580-095b-42c7-838c-c04e667b26f7)"))
+}
+
+/// Parses an ordering (`-start_time,end_time`).
+fn parse_ordering(s: &str) -> Result<OrderBy, String> {
+    s.parse()
+        .map_err(|e: giosg_model::ParseOrderByError| e.to_string())
+}
+
+/// Parses a moment: RFC 3339 with any offset, naive (UTC), or a date alone (midnight UTC).
+pub fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
+    if s.len() == 10 {
+        if let Ok(date) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+            return Ok(date.and_time(chrono::NaiveTime::MIN).and_utc());
+        }
+    }
+    giosg_model::time::parse(s).map_err(|e| format!("{s:?}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn times_take_offsets_naive_values_and_dates() {
+        let utc = parse_time("2025-01-01T10:00:00Z").unwrap();
+        assert_eq!(parse_time("2025-01-01T12:00:00+02:00").unwrap(), utc);
+        assert_eq!(parse_time("2025-01-01T10:00:00").unwrap(), utc);
+        assert_eq!(
+            parse_time("2025-01-01").unwrap(),
+            parse_time("2025-01-01T00:00:00Z").unwrap()
+        );
+        assert!(parse_time("2025-13-01").is_err());
+        assert!(parse_time("yesterday").is_err());
+    }
+}

@@ -1,0 +1,139 @@
+//! `giosg demo`: the tool at work without a giosg account. It starts the embedded giosg-mock
+//! on loopback with seeded chats and runs list, summary and export against it, showing each
+//! command as a person would type it.
+
+use crate::args::{ApiArgs, DemoArgs, ExportFormat, Format};
+use crate::connect;
+use crate::error::CliError;
+use crate::export::Export;
+use crate::list::Listing;
+use crate::output;
+use crate::summary;
+use giosg_async::ChatFilter;
+use giosg_mock::{Generator, MockServer};
+use std::io::{self, BufRead, Write};
+use std::path::Path;
+
+/// How many chats the demo's list shows.
+const LIST_LIMIT: u64 = 10;
+/// How many chats "arrive" between the two exports.
+const NEW_CHATS: usize = 5;
+
+/// Runs `giosg demo`, writing to stdout.
+pub async fn run(args: &DemoArgs) -> Result<(), CliError> {
+    let mock = MockServer::builder()
+        .generated(args.seed, args.chats as usize)
+        .start()
+        .map_err(|e| CliError::io("cannot start the mock API on 127.0.0.1", &e))?;
+    let org = mock.org();
+    let api = ApiArgs {
+        org,
+        base_url: mock.base_url(),
+        token_file: None,
+        bearer: false,
+        max_attempts: 5,
+        retry_delay_ms: 500,
+    };
+    let client = connect::build(&api, mock.token().to_owned())?;
+    let (path, fresh) = match &args.out {
+        Some(path) => (path.clone(), false),
+        None => (
+            std::env::temp_dir().join(format!("giosg-demo-{}.jsonl", std::process::id())),
+            true,
+        ),
+    };
+    if fresh {
+        let _ = std::fs::remove_file(&path);
+    }
+    let stdout = io::stdout();
+    let say = |text: String| -> Result<(), CliError> {
+        let mut out = stdout.lock();
+        writeln!(out, "{text}")
+            .and_then(|()| out.flush())
+            .map_err(|e| CliError::io("cannot write to stdout", &e))
+    };
+
+    say(format!(
+        "giosg demo: a local copy of the giosg Chat API (giosg-mock) serves {} generated chats\n\
+         at {}. Nothing leaves this machine, and no token is needed.\n",
+        args.chats,
+        mock.base_url()
+    ))?;
+
+    say(format!(
+        "$ giosg chats list --org {org} --format table --limit {LIST_LIMIT}"
+    ))?;
+    let listing = Listing {
+        org,
+        filter: ChatFilter::new(),
+        concurrency: 4,
+        limit: Some(LIST_LIMIT),
+    };
+    listing
+        .write(
+            &client,
+            output::encoder(Format::Table, false),
+            stdout.lock(),
+        )
+        .await?;
+
+    say(format!("\n$ giosg chats summary --org {org}"))?;
+    let figures = summary::collect(&client, org, ChatFilter::new(), 4).await?;
+    figures
+        .render(&mut stdout.lock())
+        .map_err(|e| CliError::io("cannot write to stdout", &e))?;
+
+    let export = Export {
+        org,
+        filter: ChatFilter::new(),
+        out: path.clone(),
+        format: ExportFormat::Jsonl,
+        csv_logs: false,
+    };
+    let command = format!("$ giosg chats export --org {org} --out {}", path.display());
+    say(format!("\n{command}"))?;
+    let report = export.run(&client, false).await?;
+    say(report.describe(&path))?;
+
+    let last_start = mock.chats().iter().filter_map(|c| c.start_time).max();
+    let mut generator = Generator::new(
+        args.seed ^ 0x5eed,
+        last_start.unwrap_or_else(giosg_mock::epoch) + chrono::TimeDelta::minutes(1),
+    );
+    mock.push_chats((0..NEW_CHATS).map(|_| generator.chat()).collect());
+    say(format!(
+        "\nMeanwhile {NEW_CHATS} new chats arrive. The same command continues after the last chat in\n\
+         the file (keyset paging with since_id); killed at any moment, it resumes the same way:\n{command}"
+    ))?;
+    let report = export.run(&client, false).await?;
+    say(report.describe(&path))?;
+
+    let (lines, first) = peek(&path).map_err(|e| CliError::io(path.display(), &e))?;
+    say(format!(
+        "\n{} now holds {lines} chats, one JSON object per line:\n{first}",
+        path.display()
+    ))?;
+    say("\nNow with your own organisation:\n  \
+         export GIOSG_API_TOKEN=<your API token>\n  \
+         giosg chats list --org <your organisation id> --format table --limit 20\n  \
+         giosg --help"
+        .to_owned())
+}
+
+/// The number of lines in a file and its first line, cut to 100 characters.
+fn peek(path: &Path) -> io::Result<(u64, String)> {
+    let file = io::BufReader::new(std::fs::File::open(path)?);
+    let mut lines = 0u64;
+    let mut first = String::new();
+    for line in file.lines() {
+        let line = line?;
+        if lines == 0 {
+            first = match line.char_indices().nth(100) {
+                Some((i, _)) => format!("{}…", &line[..i]),
+                None => line,
+            };
+        }
+        lines += 1;
+    }
+    Ok((lines, first))
+}

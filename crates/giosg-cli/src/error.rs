@@ -1,0 +1,198 @@
+//! What can fail, the one line said about it on stderr, and the exit code it gives.
+
+use giosg_async::{ApiErrorKind, GiosgError, Uuid};
+use giosg_query::{ConfigError, TransportErrorKind};
+use std::fmt;
+
+/// The classes of failure, each with its exit code (documented in `--help`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// 1: the output file cannot be read or written.
+    Local,
+    /// 2: invalid arguments; nothing was sent.
+    Usage,
+    /// 3: no usable token, or 401 / 403.
+    Auth,
+    /// 4: any other API error status.
+    Api,
+    /// 5: connection failed, timed out or broke.
+    Network,
+    /// 6: a response that is not a valid page, or pages that do not add up.
+    BadResponse,
+}
+
+impl Failure {
+    /// The process exit code.
+    pub fn code(self) -> u8 {
+        match self {
+            Failure::Local => 1,
+            Failure::Usage => 2,
+            Failure::Auth => 3,
+            Failure::Api => 4,
+            Failure::Network => 5,
+            Failure::BadResponse => 6,
+        }
+    }
+}
+
+/// A failure of the command: its class and a short message that says what failed and what to
+/// do. The message never holds the token: it is built from errors that cannot contain it.
+#[derive(Debug)]
+pub struct CliError {
+    /// The class, which gives the exit code.
+    pub failure: Failure,
+    message: String,
+}
+
+impl CliError {
+    /// A failure of this class with this message.
+    pub fn new(failure: Failure, message: impl Into<String>) -> Self {
+        CliError {
+            failure,
+            message: message.into(),
+        }
+    }
+
+    /// Invalid arguments (exit 2).
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self::new(Failure::Usage, message)
+    }
+
+    /// A local I/O failure on `what` (exit 1).
+    pub fn io(what: impl fmt::Display, e: &std::io::Error) -> Self {
+        Self::new(Failure::Local, format!("{what}: {e}"))
+    }
+
+    /// Appends context after the message (`...; 12 chats written`).
+    pub fn context(mut self, context: impl fmt::Display) -> Self {
+        self.message = format!("{}; {context}", self.message);
+        self
+    }
+
+    /// The message, on one line.
+    pub fn message(&self) -> String {
+        one_line(&self.message)
+    }
+
+    /// Classifies an SDK error and says what to do about it; `org` names the organisation in
+    /// 403 and 404 hints.
+    pub fn from_giosg(e: &GiosgError, org: Option<Uuid>) -> Self {
+        let attempts = e.attempts();
+        let after = if attempts > 1 {
+            format!(" after {attempts} attempts")
+        } else {
+            String::new()
+        };
+        let org = org.map_or_else(
+            || "the organisation".to_owned(),
+            |o| format!("organisation {o}"),
+        );
+        if let Some(api) = e.api() {
+            let status = api.status;
+            let detail = api
+                .detail
+                .as_deref()
+                .map_or_else(String::new, |d| format!(" ({d})"));
+            let (failure, message) = match api.kind {
+                ApiErrorKind::Unauthorized => (
+                    Failure::Auth,
+                    format!("the API refused the token (HTTP 401{detail}): check GIOSG_API_TOKEN or --token-file, and --bearer for an OAuth2 access token"),
+                ),
+                ApiErrorKind::Forbidden => (
+                    Failure::Auth,
+                    format!("the token may not read {org} (HTTP 403{detail}): check --org and the token's permissions"),
+                ),
+                ApiErrorKind::NotFound => (
+                    Failure::Api,
+                    format!("not found (HTTP 404{detail}): check the organisation id ({org}) and --page"),
+                ),
+                ApiErrorKind::RateLimited => (
+                    Failure::Api,
+                    format!("rate limited by the API (HTTP 429){after}: wait a while, lower --concurrency, or raise --max-attempts"),
+                ),
+                ApiErrorKind::BadRequest => (
+                    Failure::Api,
+                    format!("the API refused the request: {api}: check the filter options"),
+                ),
+                ApiErrorKind::Server => (
+                    Failure::Api,
+                    format!("the API failed (HTTP {status}{detail}){after}: try again later"),
+                ),
+                _ => (
+                    Failure::Api,
+                    format!("unexpected answer: {api}{after}: check --base-url"),
+                ),
+            };
+            return Self::new(failure, message);
+        }
+        match e.root() {
+            GiosgError::Config(c) => match c {
+                ConfigError::MissingToken | ConfigError::EmptyToken => Self::new(
+                    Failure::Auth,
+                    "no API token: set GIOSG_API_TOKEN or pass --token-file <PATH>",
+                ),
+                ConfigError::TokenNotHeaderSafe => Self::new(
+                    Failure::Auth,
+                    "the API token holds characters that cannot be sent (a stray quote or non-ASCII?): check it",
+                ),
+                ConfigError::InsecureBaseUrl(url) => Self::usage(format!(
+                    "--base-url must be https (plain http only for a loopback host): {url}"
+                )),
+                other => Self::usage(format!("{other}: check --base-url")),
+            },
+            GiosgError::Invalid(v) => Self::usage(format!("invalid filter: {v}")),
+            GiosgError::Transport(t) => match t.kind {
+                TransportErrorKind::BodyTooLarge { limit } => Self::new(
+                    Failure::BadResponse,
+                    format!("bad response: the body is larger than {limit} bytes"),
+                ),
+                _ => Self::new(
+                    Failure::Network,
+                    format!("network error: {t}{after}: check --base-url and the connection"),
+                ),
+            },
+            GiosgError::BodyTooLarge { limit } => Self::new(
+                Failure::BadResponse,
+                format!("bad response: the body is larger than {limit} bytes"),
+            ),
+            other => Self::new(
+                Failure::BadResponse,
+                format!("bad response from the API: {other}{after}"),
+            ),
+        }
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+/// Folds a message onto one line of at most 400 characters.
+fn one_line(s: &str) -> String {
+    let line: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(400) {
+        Some((i, _)) => format!("{}…", &line[..i]),
+        None => line,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_one_short_line() {
+        let e = CliError::usage("a\nb\n\n  c");
+        assert_eq!(e.message(), "a b c");
+        let long = CliError::usage("x".repeat(1000));
+        assert_eq!(long.message().chars().count(), 401);
+    }
+
+    #[test]
+    fn missing_token_is_an_authentication_failure() {
+        let e = CliError::from_giosg(&ConfigError::MissingToken.into(), None);
+        assert_eq!(e.failure.code(), 3);
+    }
+}

@@ -1,0 +1,81 @@
+//! Output formats: each is an [`Encoder`] that turns chats into bytes, so that `list` can
+//! stream them to stdout and `export` can append each chat to a file in a single write.
+
+mod csv;
+mod json;
+mod table;
+
+pub use self::csv::CsvEncoder;
+pub use self::json::{JsonArrayEncoder, JsonlEncoder};
+pub use self::table::TableEncoder;
+
+use crate::args::Format;
+use giosg_model::Chat;
+use std::io::{self, Write};
+
+/// Turns a sequence of chats into bytes: what goes before the first, each chat, and what goes
+/// after the last.
+pub trait Encoder {
+    /// Appends what comes before the first chat (a CSV header, say).
+    fn begin(&mut self, out: &mut Vec<u8>) -> io::Result<()> {
+        let _ = out;
+        Ok(())
+    }
+
+    /// Appends one chat; the line formats (jsonl, csv) append whole lines ending with a
+    /// newline, which is what lets `export` resume a file.
+    fn chat(&mut self, chat: &Chat, out: &mut Vec<u8>) -> io::Result<()>;
+
+    /// Appends what comes after the last chat (a closing bracket, a footer).
+    fn end(&mut self, out: &mut Vec<u8>) -> io::Result<()> {
+        let _ = out;
+        Ok(())
+    }
+}
+
+/// The encoder for a `list` format.
+pub fn encoder(format: Format, csv_logs: bool) -> Box<dyn Encoder> {
+    match format {
+        Format::Jsonl => Box::new(JsonlEncoder),
+        Format::Json => Box::new(JsonArrayEncoder::default()),
+        Format::Csv => Box::new(CsvEncoder::new(csv_logs)),
+        Format::Table => Box::new(TableEncoder::default()),
+    }
+}
+
+/// Streams chats through an [`Encoder`] into a writer, one write per chat.
+pub struct ChatWriter<W: Write> {
+    encoder: Box<dyn Encoder>,
+    out: W,
+    buf: Vec<u8>,
+}
+
+impl<W: Write> ChatWriter<W> {
+    /// Starts the output (writes the encoder's beginning).
+    pub fn new(mut encoder: Box<dyn Encoder>, mut out: W) -> io::Result<Self> {
+        let mut buf = Vec::new();
+        encoder.begin(&mut buf)?;
+        out.write_all(&buf)?;
+        Ok(ChatWriter { encoder, out, buf })
+    }
+
+    /// Writes one chat.
+    pub fn write(&mut self, chat: &Chat) -> io::Result<()> {
+        self.buf.clear();
+        self.encoder.chat(chat, &mut self.buf)?;
+        self.out.write_all(&self.buf)
+    }
+
+    /// Writes the encoder's end and flushes.
+    pub fn finish(mut self) -> io::Result<()> {
+        self.buf.clear();
+        self.encoder.end(&mut self.buf)?;
+        self.out.write_all(&self.buf)?;
+        self.out.flush()
+    }
+
+    /// Flushes what was written so far, without the end (after a failure).
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}

@@ -1,0 +1,73 @@
+//! A table to skim in a terminal: start, room, messages, tags, sales total.
+//!
+//! Columns have fixed widths so that rows stream out as chats arrive; long tag lists are cut
+//! with `…`. Times are UTC, rooms the first 8 hex digits of their id.
+
+use super::csv::{sales_total, tag_names};
+use super::Encoder;
+use giosg_model::Chat;
+use std::io::{self, Write};
+
+const TAGS_WIDTH: usize = 28;
+
+/// Rows of a fixed-width table, a header first and a count last.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TableEncoder {
+    rows: u64,
+}
+
+impl Encoder for TableEncoder {
+    fn begin(&mut self, out: &mut Vec<u8>) -> io::Result<()> {
+        writeln!(
+            out,
+            "{:<16}  {:<8}  {:>8}  {:<TAGS_WIDTH$}  SALES",
+            "START (UTC)", "ROOM", "MESSAGES", "TAGS"
+        )
+    }
+
+    fn chat(&mut self, chat: &Chat, out: &mut Vec<u8>) -> io::Result<()> {
+        self.rows += 1;
+        let start = chat.start_time.map_or_else(
+            || "-".to_owned(),
+            |t| t.format("%Y-%m-%d %H:%M").to_string(),
+        );
+        let room = chat.room_id.map_or_else(
+            || "-".to_owned(),
+            |r| r.simple().to_string()[..8].to_owned(),
+        );
+        let messages = chat
+            .message_count
+            .map_or_else(|| "-".to_owned(), |n| n.to_string());
+        let tags = cut(&tag_names(chat), TAGS_WIDTH);
+        let sales = sales_total(chat);
+        let line = format!("{start:<16}  {room:<8}  {messages:>8}  {tags:<TAGS_WIDTH$}  {sales}");
+        writeln!(out, "{}", line.trim_end())
+    }
+
+    fn end(&mut self, out: &mut Vec<u8>) -> io::Result<()> {
+        let s = if self.rows == 1 { "" } else { "s" };
+        writeln!(out, "({} chat{s})", self.rows)
+    }
+}
+
+/// `s` cut to `width` characters, the last one `…` when something was cut.
+fn cut(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        return s.to_owned();
+    }
+    let mut cut: String = s.chars().take(width - 1).collect();
+    cut.push('…');
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_text_is_cut_to_the_width() {
+        assert_eq!(cut("short", 8), "short");
+        assert_eq!(cut("päivä+1; Premium", 8), "päivä+1…");
+        assert_eq!(cut("päivä+1; Premium", 8).chars().count(), 8);
+    }
+}
