@@ -1,6 +1,6 @@
 //! Streams every chat matching a filter: ended real conversations in a time range.
 //!
-//! Against giosg: `GIOSG_API_TOKEN=... cargo run -p giosg-async --example stream_filtered -- <ORG_ID>`.
+//! Against giosg: `GIOSG_API_TOKEN=... cargo run -p giosg-async --example async_stream_filtered -- <ORG_ID>`.
 //! Without an organisation id it runs against an embedded giosg-mock.
 
 use futures_util::TryStreamExt;

@@ -1,6 +1,6 @@
 //! Lists an organisation's chats, page by page, fetching 4 pages at a time.
 //!
-//! Against giosg: `GIOSG_API_TOKEN=... cargo run -p giosg-async --example list_chats -- <ORG_ID>`.
+//! Against giosg: `GIOSG_API_TOKEN=... cargo run -p giosg-async --example async_list_chats -- <ORG_ID>`.
 //! Without an organisation id it runs against an embedded giosg-mock.
 
 use futures_util::TryStreamExt;

@@ -1,6 +1,6 @@
 //! Incremental sync: fetch the chats after the last one seen, remember where it stopped.
 //!
-//! Against giosg: `GIOSG_API_TOKEN=... cargo run -p giosg-async --example sync_incrementally -- <ORG_ID> [SINCE_ID]`.
+//! Against giosg: `GIOSG_API_TOKEN=... cargo run -p giosg-async --example async_sync_incrementally -- <ORG_ID> [SINCE_ID]`.
 //! Without an organisation id it runs against an embedded giosg-mock, twice, with new chats
 //! arriving in between.
 
