@@ -144,7 +144,7 @@ pub struct ApiArgs {
 #[command(next_help_heading = "Filters (one per API parameter)")]
 pub struct FilterArgs {
     /// Sort keys, comma-separated, `-` for descending: start_time, end_time (default start_time).
-    #[arg(long, value_name = "KEYS", value_parser = parse_ordering)]
+    #[arg(long, value_name = "KEYS", value_parser = parse_ordering, allow_hyphen_values = true)]
     pub ordering: Option<OrderBy>,
     /// Chats per request, 1 to 100 (API default 25; export defaults to 100).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]

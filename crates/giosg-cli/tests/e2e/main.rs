@@ -1,0 +1,10 @@
+//! End-to-end tests: the built `giosg` binary against giosg-mock on loopback.
+
+mod common;
+mod demo;
+mod exit_codes;
+mod export;
+mod faults;
+mod flags;
+mod formats;
+mod secrets;
