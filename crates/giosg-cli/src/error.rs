@@ -41,6 +41,7 @@ impl Failure {
 pub struct CliError {
     /// The class, which gives the exit code.
     pub failure: Failure,
+    /// What failed and what to do.
     message: String,
 }
 
@@ -92,7 +93,7 @@ impl CliError {
             let detail = api
                 .detail
                 .as_deref()
-                .map_or_else(String::new, |d| format!(" ({d})"));
+                .map_or_else(String::new, |d| format!(": {d}"));
             let (failure, message) = match api.kind {
                 ApiErrorKind::Unauthorized => (
                     Failure::Auth,
@@ -104,7 +105,7 @@ impl CliError {
                 ),
                 ApiErrorKind::NotFound => (
                     Failure::Api,
-                    format!("not found (HTTP 404{detail}): check the organisation id ({org}) and --page"),
+                    format!("not found (HTTP 404{detail}): check the organisation id (--org) and --page"),
                 ),
                 ApiErrorKind::RateLimited => (
                     Failure::Api,
@@ -148,7 +149,7 @@ impl CliError {
                 ),
                 _ => Self::new(
                     Failure::Network,
-                    format!("network error: {t}{after}: check --base-url and the connection"),
+                    format!("network error{after} ({t}): check --base-url and the connection"),
                 ),
             },
             GiosgError::BodyTooLarge { limit } => Self::new(
@@ -157,7 +158,7 @@ impl CliError {
             ),
             other => Self::new(
                 Failure::BadResponse,
-                format!("bad response from the API: {other}{after}"),
+                format!("bad response from the API{after}: {other}"),
             ),
         }
     }

@@ -210,9 +210,15 @@ impl Export {
             .map_err(|e| CliError::from_giosg(&e, Some(self.org)))?
             .count;
         let style = ProgressStyle::with_template(
-            "{spinner} [{bar:30}] {human_pos}/{human_len} chats  {per_sec}  ETA {eta}",
+            "{spinner} [{bar:30}] {human_pos}/{human_len} chats  {rate}  ETA {eta}",
         )
         .expect("a valid template")
+        .with_key(
+            "rate",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.0} chats/s", state.per_sec());
+            },
+        )
         .progress_chars("=> ");
         Ok(
             ProgressBar::with_draw_target(Some(count), ProgressDrawTarget::stderr())
@@ -220,6 +226,7 @@ impl Export {
         )
     }
 
+    /// A local failure on the output file.
     fn io_error(&self, e: &io::Error) -> CliError {
         CliError::io(self.out.display(), e)
     }

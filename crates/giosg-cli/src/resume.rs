@@ -36,6 +36,7 @@ pub struct ResumePoint {
 }
 
 impl ResumePoint {
+    /// Nothing to keep: start from the beginning.
     const EMPTY: ResumePoint = ResumePoint {
         keep: 0,
         cursor: None,
@@ -73,6 +74,7 @@ pub fn inspect<R: Read + Seek>(
     }
 }
 
+/// How much is read at once.
 const CHUNK: u64 = 64 * 1024;
 
 /// The position of the last `\n` before `before`, reading backwards in chunks.
@@ -93,10 +95,13 @@ fn rfind_newline<R: Read + Seek>(file: &mut R, before: u64) -> io::Result<Option
 }
 
 #[derive(serde::Deserialize)]
+/// The one field of an exported chat that resuming needs.
 struct IdOnly {
+    /// The chat's id.
     id: Uuid,
 }
 
+/// The resume point of a JSON Lines file: after its last complete line.
 fn jsonl<R: Read + Seek>(file: &mut R, len: u64) -> Result<ResumePoint, ResumeError> {
     let Some(end) = rfind_newline(file, len)? else {
         return Ok(ResumePoint::EMPTY);
@@ -125,6 +130,8 @@ fn record_id(head: &[u8]) -> Option<Uuid> {
         .flatten()
 }
 
+/// The resume point of a CSV file: after its last complete record, or before the last
+/// chat's rows when there is a row per message.
 fn csv<R: Read + Seek>(
     file: &mut R,
     header: &[u8],

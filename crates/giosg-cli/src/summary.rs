@@ -202,12 +202,16 @@ impl Summary {
 /// The chart's time unit.
 #[derive(Debug, Clone, Copy)]
 enum Unit {
+    /// One row per day.
     Day,
+    /// One row per week, from Monday.
     Week,
+    /// One row per month.
     Month,
 }
 
 impl Unit {
+    /// The unit's name in the chart's title.
     fn name(self) -> &'static str {
         match self {
             Unit::Day => "day",
@@ -225,6 +229,7 @@ impl Unit {
         }
     }
 
+    /// The first day of the next bucket.
     fn next(self, start: NaiveDate) -> NaiveDate {
         match self {
             Unit::Day => start + Days::new(1),
@@ -233,6 +238,7 @@ impl Unit {
         }
     }
 
+    /// The row's label, all of one width.
     fn label(self, start: NaiveDate) -> String {
         match self {
             Unit::Day | Unit::Week => start.format("%Y-%m-%d").to_string(),

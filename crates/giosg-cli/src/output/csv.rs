@@ -51,6 +51,7 @@ pub const LOG_COLUMNS: [&str; 10] = [
 /// Rows per chat, or per message with `logs`.
 #[derive(Debug, Clone, Copy)]
 pub struct CsvEncoder {
+    /// A row per message instead of per chat.
     logs: bool,
 }
 
@@ -110,10 +111,12 @@ fn write_rows(out: &mut Vec<u8>, rows: impl IntoIterator<Item = Vec<String>>) ->
     writer.flush()
 }
 
+/// A value as text, or an empty field.
 fn opt<T: ToString>(v: Option<T>) -> String {
     v.map_or_else(String::new, |v| v.to_string())
 }
 
+/// A time in the API's format, or an empty field.
 fn time(t: Option<giosg_model::DateTime<giosg_model::Utc>>) -> String {
     t.map_or_else(String::new, |t| giosg_model::time::format(&t))
 }
@@ -136,6 +139,7 @@ pub fn tag_names(chat: &Chat) -> String {
         .join("; ")
 }
 
+/// The row of a chat.
 fn chat_row(chat: &Chat) -> Vec<String> {
     vec![
         chat.id.to_string(),
@@ -164,6 +168,7 @@ fn chat_row(chat: &Chat) -> Vec<String> {
     ]
 }
 
+/// `operator`, `visitor`, or an unknown code as a number.
 fn sender(t: Option<SenderType>) -> String {
     match t {
         Some(SenderType::Operator) => "operator".to_owned(),
@@ -173,6 +178,7 @@ fn sender(t: Option<SenderType>) -> String {
     }
 }
 
+/// `message`, `autosuggest`, or an unknown code as a number.
 fn message_type(t: Option<MessageType>) -> String {
     match t {
         Some(MessageType::Message) => "message".to_owned(),
@@ -182,6 +188,7 @@ fn message_type(t: Option<MessageType>) -> String {
     }
 }
 
+/// The row of one message of a chat.
 fn log_row(chat: &Chat, index: usize, log: &ChatLog) -> Vec<String> {
     vec![
         chat.id.to_string(),

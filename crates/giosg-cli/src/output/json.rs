@@ -20,6 +20,7 @@ impl Encoder for JsonlEncoder {
 /// One JSON array, streamed: `[`, one chat per line separated by commas, `]`.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct JsonArrayEncoder {
+    /// Whether a chat was written (the next one needs a comma).
     written: bool,
 }
 

@@ -45,8 +45,11 @@ pub fn encoder(format: Format, csv_logs: bool) -> Box<dyn Encoder> {
 
 /// Streams chats through an [`Encoder`] into a writer, one write per chat.
 pub struct ChatWriter<W: Write> {
+    /// The format.
     encoder: Box<dyn Encoder>,
+    /// Where the bytes go.
     out: W,
+    /// One chat's bytes, reused.
     buf: Vec<u8>,
 }
 

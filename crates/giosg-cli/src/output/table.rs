@@ -8,11 +8,13 @@ use super::Encoder;
 use giosg_model::Chat;
 use std::io::{self, Write};
 
+/// The width of the tags column.
 const TAGS_WIDTH: usize = 28;
 
 /// Rows of a fixed-width table, a header first and a count last.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct TableEncoder {
+    /// Rows written, for the footer.
     rows: u64,
 }
 

@@ -232,3 +232,27 @@ fn local_failures_exit_1() {
     cmd.arg(dir.join("no/such/dir/chats.jsonl"));
     run(&mut cmd).fails(1);
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_listing_quietly() {
+    use std::io::BufRead;
+    let mock = mock(24, 2000);
+    let mut child = chats(&mock, "list", &["--page-size", "100"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // The reader is dropped here, like `giosg chats list | head -1`.
+    assert!(first.starts_with("{\"id\":"));
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
