@@ -113,11 +113,14 @@ pub async fn run(args: &DemoArgs) -> Result<(), CliError> {
         "\n{} now holds {lines} chats, one JSON object per line:\n{first}",
         path.display()
     ))?;
-    say("\nNow with your own organisation:\n  \
+    say(
+        "\nNow with your own organisation (in a checkout, `giosg` is \
+         `cargo run --release -p giosg-cli --`):\n  \
          export GIOSG_API_TOKEN=<your API token>\n  \
          giosg chats list --org <your organisation id> --format table --limit 20\n  \
          giosg --help"
-        .to_owned())
+            .to_owned(),
+    )
 }
 
 /// The number of lines in a file and its first line, cut to 100 characters.
