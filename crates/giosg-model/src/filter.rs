@@ -1,6 +1,7 @@
 //! The query vocabulary of the chats endpoint: what to list and in which order.
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use std::{fmt, str::FromStr};
 use uuid::Uuid;
 
@@ -22,7 +23,10 @@ use uuid::Uuid;
 ///
 /// Range checks (`page` >= 1, `page_size` 1 to 100, `start_time` before `end_time`) are made
 /// by `giosg-query` before a request is built.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// It serializes with the API's parameter names and time format, so a filter can be saved
+/// with what it produced (an export's settings, say).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 #[non_exhaustive]
 pub struct ChatFilter {
     /// `ordering`: sort keys (API default: `start_time` ascending).
@@ -34,8 +38,10 @@ pub struct ChatFilter {
     /// `since_id`: only chats after this chat in the listing's order (exclusive).
     pub since_id: Option<Uuid>,
     /// `start_time`: only chats started at or after this moment (inclusive).
+    #[serde(with = "crate::time::option")]
     pub start_time: Option<DateTime<Utc>>,
     /// `end_time`: only chats ended before this moment (exclusive); excludes unended chats.
+    #[serde(with = "crate::time::option")]
     pub end_time: Option<DateTime<Utc>>,
     /// `has_sales`: only chats with (`true`) or without (`false`) a purchased cart.
     pub has_sales: Option<bool>,
@@ -162,7 +168,8 @@ pub struct SortKey {
     pub descending: bool,
 }
 
-/// An `ordering` value: one or more sort keys, the first the most significant.
+/// An `ordering` value: one or more sort keys, the first the most significant. It serializes
+/// as its query-string form.
 ///
 /// ```
 /// use giosg_model::{OrderBy, SortField};
@@ -171,7 +178,8 @@ pub struct SortKey {
 /// assert_eq!(o.to_string(), "-start_time,end_time");
 /// assert!("start_time,-start_time".parse::<OrderBy>().is_err());
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct OrderBy {
     keys: Vec<SortKey>,
 }
@@ -259,6 +267,19 @@ impl fmt::Display for ParseOrderByError {
 }
 
 impl std::error::Error for ParseOrderByError {}
+
+impl From<OrderBy> for String {
+    fn from(o: OrderBy) -> String {
+        o.to_string()
+    }
+}
+
+impl TryFrom<String> for OrderBy {
+    type Error = ParseOrderByError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
 
 impl FromStr for OrderBy {
     type Err = ParseOrderByError;

@@ -102,3 +102,23 @@ fn errors_locate_the_value() {
     let html = read(Path::new("../../fixtures/malformed/html-error.json"));
     assert!(Page::<Chat>::from_slice(&html).unwrap_err().is_syntax());
 }
+
+#[test]
+fn filters_serialize_with_the_api_names() {
+    use giosg_model::{ChatFilter, OrderBy, SortField};
+    let filter = ChatFilter::new()
+        .ordering(OrderBy::desc(SortField::StartTime).then_asc(SortField::EndTime))
+        .start_time(giosg_model::time::parse("2015-02-13T13:31:36.042+02:00").unwrap())
+        .tag("Premium")
+        .only_ended(true);
+    let json = serde_json::to_value(&filter).unwrap();
+    assert_eq!(json["ordering"], "-start_time,end_time");
+    assert_eq!(json["start_time"], "2015-02-13T11:31:36.042Z");
+    let back: ChatFilter = serde_json::from_value(json).unwrap();
+    assert_eq!(back, filter);
+    assert_eq!(
+        serde_json::from_str::<ChatFilter>("{}").unwrap(),
+        ChatFilter::new()
+    );
+    assert!(serde_json::from_str::<ChatFilter>(r#"{"ordering": "name"}"#).is_err());
+}
