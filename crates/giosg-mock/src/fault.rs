@@ -50,6 +50,14 @@ pub enum Fault {
         /// The body's length.
         bytes: u64,
     },
+    /// Answer with this 3xx `status` and a `Location: location` header (any URL, on another
+    /// origin say), with a Django REST framework `{"detail": ...}` body, instead of the page.
+    Redirect {
+        /// Where the redirect points.
+        location: String,
+        /// The status, e.g. 301, 302, 307 or 308.
+        status: u16,
+    },
 }
 
 impl Fault {

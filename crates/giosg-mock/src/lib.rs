@@ -15,7 +15,7 @@
 //!   other methods;
 //! - deterministic [`Fault`]s from a [`FaultPlan`]: statuses with `Retry-After`, latency,
 //!   dropped connections, truncated and stalled bodies, data drifting while a client pages,
-//!   a foreign `next_page_url`, and oversized bodies;
+//!   a foreign `next_page_url`, redirects, and oversized bodies;
 //! - a record of every request ([`RecordedRequest`]), with the token masked.
 //!
 //! The `giosg-mock` binary serves generated chats for manual use:

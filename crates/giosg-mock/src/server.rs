@@ -841,6 +841,13 @@ async fn handle(
             lock(&shared.requests).push(record);
             return Ok(reply.into_response(Shape::Full, &ctl));
         }
+        Some(Fault::Redirect { location, status }) => {
+            let reply = Reply::detail(*status, &status_detail(*status))
+                .header(header::LOCATION, location.clone());
+            record.status = reply.status;
+            lock(&shared.requests).push(record);
+            return Ok(reply.into_response(Shape::Full, &ctl));
+        }
         Some(Fault::Oversized { bytes }) => {
             record.status = 200;
             lock(&shared.requests).push(record);

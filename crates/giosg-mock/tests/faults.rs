@@ -222,6 +222,31 @@ fn a_huge_oversized_body_is_streamed_and_abandoned() {
 }
 
 #[test]
+fn redirect_answers_the_status_with_a_location() {
+    let location = "http://127.0.0.2:9/api/v5/orgs/x/chats?page=2";
+    let s = server(FaultPlan::new().on_request(
+        0,
+        Fault::Redirect {
+            location: location.to_owned(),
+            status: 307,
+        },
+    ));
+    let got = raw_exchange(s.addr(), &raw_get_request(&s, "page_size=5"));
+    let (status, headers, body) = split_response(&got);
+    assert_eq!(status, 307);
+    assert_eq!(header(&headers, "location"), Some(location));
+    let detail: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(detail, json!({"detail": "Temporary Redirect."}));
+    assert_eq!(get(&s, &[]).status, 200);
+    let recorded = s.requests();
+    assert_eq!(recorded[0].status, 307);
+    assert_eq!(
+        recorded[0].fault.as_deref(),
+        Some(format!("Redirect {{ location: {location:?}, status: 307 }}").as_str())
+    );
+}
+
+#[test]
 fn random_faults_are_deterministic() {
     let plan = FaultPlan::new().on_request(3, Fault::status(502)).random(
         1234,
