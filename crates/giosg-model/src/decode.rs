@@ -15,6 +15,10 @@ where
 /// How many bytes of the body around the error a [`DecodeError`] keeps.
 const SNIPPET_RADIUS: usize = 32;
 
+/// How many characters of serde's message a [`DecodeError`] keeps from each end: the message
+/// quotes the offending value, which can be as long as the body.
+const MESSAGE_END_KEPT: usize = 240;
+
 /// A body that is not a valid page: broken JSON, or a value of the wrong kind.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DecodeError {
@@ -34,7 +38,8 @@ impl DecodeError {
         &self.path
     }
 
-    /// What is wrong, as serde says it.
+    /// What is wrong, as serde says it; a long message (one quoting a huge value) keeps its
+    /// first and last 240 characters around a `…`.
     pub fn message(&self) -> &str {
         &self.message
     }
@@ -120,12 +125,21 @@ impl DecodeError {
     }
 }
 
-/// serde_json appends " at line L column C"; we report those as fields.
+/// serde_json appends " at line L column C"; we report those as fields. A message longer
+/// than twice [`MESSAGE_END_KEPT`] characters keeps both ends: what was found and what was
+/// expected.
 fn strip_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) => message[..i].to_owned(),
-        None => message.to_owned(),
+    let message = match message.rfind(" at line ") {
+        Some(i) => &message[..i],
+        None => message,
+    };
+    let chars = message.chars().count();
+    if chars <= 2 * MESSAGE_END_KEPT + 1 {
+        return message.to_owned();
     }
+    let head: String = message.chars().take(MESSAGE_END_KEPT).collect();
+    let tail: String = message.chars().skip(chars - MESSAGE_END_KEPT).collect();
+    format!("{head}…{tail}")
 }
 
 fn byte_offset(body: &[u8], line: usize, column: usize) -> usize {
@@ -147,4 +161,27 @@ fn snippet(body: &[u8], offset: usize) -> String {
     String::from_utf8_lossy(&body[start..end])
         .escape_debug()
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Chat, Page};
+
+    #[test]
+    fn a_huge_offending_value_makes_a_bounded_message() {
+        let body = format!(r#"{{"count": "{}", "results": []}}"#, "x".repeat(1 << 20));
+        let err = Page::<Chat>::from_slice(body.as_bytes()).unwrap_err();
+        assert_eq!(err.path(), "count");
+        assert!(err.message().starts_with("invalid type: string \"xxx"));
+        assert!(
+            err.message().ends_with("xxx\", expected u64"),
+            "{}",
+            err.message()
+        );
+        assert_eq!(
+            err.message().chars().count(),
+            2 * super::MESSAGE_END_KEPT + 1
+        );
+        assert!(err.to_string().len() < 1024);
+    }
 }

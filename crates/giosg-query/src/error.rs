@@ -152,9 +152,10 @@ pub struct ApiError {
     pub status: u16,
     /// The kind of failure the status means.
     pub kind: ApiErrorKind,
-    /// Django REST framework's `detail` message, if the body had one.
+    /// Django REST framework's `detail` message, if the body had one (at most 1 KiB of it).
     pub detail: Option<String>,
-    /// Django REST framework's field errors (`{"page_size": ["..."]}`), sorted by field name.
+    /// Django REST framework's field errors (`{"page_size": ["..."]}`), sorted by field name:
+    /// the first 8 fields, 4 messages each, 256 bytes of each name and message.
     pub field_errors: Vec<(String, Vec<String>)>,
     /// The body as text (at most 1 KiB), when it was not a Django REST framework error.
     pub body: Option<String>,

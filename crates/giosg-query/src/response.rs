@@ -3,8 +3,13 @@
 use crate::{retry::RetryAfter, ApiError, ApiErrorKind, Error};
 use giosg_model::{Chat, Page};
 
-/// How much of a non-JSON error body an [`ApiError`] keeps.
+/// How much of a non-JSON error body, or of a `detail`, an [`ApiError`] keeps (bytes).
 const BODY_KEPT: usize = 1024;
+/// How many Django REST framework field errors an [`ApiError`] keeps, and how many messages of
+/// each, and how many bytes of each name and message: error text stays small whatever the body.
+const FIELDS_KEPT: usize = 8;
+const MESSAGES_KEPT: usize = 4;
+const FIELD_TEXT_KEPT: usize = 256;
 
 /// Decodes a response into a page of chats, or a typed error.
 ///
@@ -51,17 +56,22 @@ fn api_error(response: &http::Response<Vec<u8>>) -> ApiError {
         Ok(map) if is_drf_error(&map) => {
             for (key, value) in map {
                 match (key.as_str(), value) {
-                    ("detail", serde_json::Value::String(s)) => error.detail = Some(s),
-                    (_, serde_json::Value::Array(items)) => {
-                        let messages = items.into_iter().map(message).collect();
-                        error.field_errors.push((key, messages));
+                    ("detail", serde_json::Value::String(s)) => {
+                        error.detail = Some(bounded_str(&s, BODY_KEPT));
                     }
-                    (_, other) => error.field_errors.push((key, vec![message(other)])),
+                    _ if error.field_errors.len() >= FIELDS_KEPT => {}
+                    (_, serde_json::Value::Array(items)) => {
+                        let messages = items.into_iter().take(MESSAGES_KEPT).map(message).collect();
+                        error.field_errors.push((field_text(&key), messages));
+                    }
+                    (_, other) => error
+                        .field_errors
+                        .push((field_text(&key), vec![message(other)])),
                 }
             }
         }
         _ if body.is_empty() => {}
-        _ => error.body = Some(bounded_text(body)),
+        _ => error.body = Some(bounded_text(body, BODY_KEPT)),
     }
     error
 }
@@ -78,18 +88,35 @@ fn is_drf_error(map: &serde_json::Map<String, serde_json::Value>) -> bool {
 
 fn message(value: serde_json::Value) -> String {
     match value {
-        serde_json::Value::String(s) => s,
-        other => other.to_string(),
+        serde_json::Value::String(s) => field_text(&s),
+        other => field_text(&other.to_string()),
     }
 }
 
-fn bounded_text(body: &[u8]) -> String {
-    let cut = body.len().min(BODY_KEPT);
-    let mut text = String::from_utf8_lossy(&body[..cut]).into_owned();
-    if cut < body.len() {
-        text.push('…');
+fn field_text(text: &str) -> String {
+    bounded_str(text, FIELD_TEXT_KEPT)
+}
+
+/// At most the first `kept` bytes of `text`, cut at a character boundary, with `…` if cut.
+fn bounded_str(text: &str, kept: usize) -> String {
+    if text.len() <= kept {
+        return text.to_owned();
     }
-    text
+    let cut = (0..=kept)
+        .rev()
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(0);
+    format!("{}…", &text[..cut])
+}
+
+/// The first `kept` bytes of `text` (a cut character becomes U+FFFD), with `…` if cut.
+fn bounded_text(text: &[u8], kept: usize) -> String {
+    let cut = text.len().min(kept);
+    let mut out = String::from_utf8_lossy(&text[..cut]).into_owned();
+    if cut < text.len() {
+        out.push('…');
+    }
+    out
 }
 
 #[cfg(test)]
