@@ -299,6 +299,27 @@ scenario!(page_drift_yields_no_duplicate_and_skips_nothing, |h| {
     );
 });
 
+scenario!(concurrent_paging_under_drift_skips_nothing, |h| {
+    // Pages 2 to 5 go out together; three are answered late, after the fourth has added
+    // chats at the front: a page answered early then ends before the page ahead of it starts.
+    let plan = FaultPlan::new()
+        .on_requests(1..4, Fault::Latency(Duration::from_millis(150)))
+        .on_request(4, Fault::Drift { new_chats: 3 })
+        .on_request(7, Fault::Drift { new_chats: 2 });
+    let server = mock_with(100, plan);
+    let before = server.chats();
+    let mut setup = Setup::for_mock(&server);
+    setup.concurrency = 4;
+    let got = h
+        .list(&setup, server.org(), &ChatFilter::new().page_size(10))
+        .unwrap();
+    let ids: Vec<Uuid> = got.iter().map(|c| c.id).collect();
+    let unique: HashSet<Uuid> = ids.iter().copied().collect();
+    assert_eq!(unique.len(), ids.len(), "{}: a chat came twice", h.name());
+    let missing = before.iter().filter(|c| !unique.contains(&c.id)).count();
+    assert_eq!(missing, 0, "{}: chats were skipped", h.name());
+});
+
 scenario!(keyset_sync_resumes_exactly_and_sees_new_chats, |h| {
     let server = mock(150);
     let setup = Setup::for_mock(&server);

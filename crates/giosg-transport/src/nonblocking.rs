@@ -138,7 +138,9 @@ impl<T: AsyncTransport + 'static> AsyncChats<T> {
     }
 
     /// Fetches up to `n` pages at once once the first page has told how many there are
-    /// (default 1: sequential). Chats still come in order, and never twice.
+    /// (default 1: sequential). Chats still come in order, and never twice; a page answered
+    /// before chats were added (its `count` lower than the previous page's) is fetched again,
+    /// so that no chat pushed across a page boundary meanwhile is skipped.
     pub fn concurrency(mut self, n: usize) -> Self {
         self.concurrency = n.max(1);
         self
@@ -241,6 +243,16 @@ impl<T: AsyncTransport + 'static> PagesState<T> {
                             return Some((Err(e.into()), self));
                         }
                     }
+                    let fetched = match fetched {
+                        Ok(page) if self.served_before_the_last(&page) => {
+                            // Chats arrived between this page's answer and the previous one's:
+                            // some may have been pushed past the boundary between them. Fetch
+                            // the page again, now, as sequential paging would.
+                            let request = self.pager.next_request()?;
+                            self.client.fetch(request).await
+                        }
+                        other => other,
+                    };
                     (number, fetched)
                 }
                 None => {
@@ -263,6 +275,14 @@ impl<T: AsyncTransport + 'static> PagesState<T> {
             Ok(_) => {}
         }
         Some((result, self))
+    }
+
+    /// Whether a page fetched ahead was answered before the previous page was: its `count` is
+    /// lower than the previous page's, so chats were added in between.
+    fn served_before_the_last(&self, page: &Page<Chat>) -> bool {
+        self.pager
+            .last_envelope()
+            .is_some_and(|last| page.count < last.count)
     }
 
     /// Starts fetching the pages from the next to `last`, `concurrency` at a time.
