@@ -4,6 +4,8 @@
 //!   every machine); `fixtures --check` fails if the committed files are stale.
 
 mod fixtures;
+mod fuzz;
+mod soak;
 
 use std::process::ExitCode;
 
@@ -13,6 +15,8 @@ fn main() -> ExitCode {
     let result = match args.as_slice() {
         ["fixtures"] => fixtures::write(),
         ["fixtures", "--check"] => fixtures::check(),
+        ["soak", rest @ ..] => soak::run(rest),
+        ["fuzz", rest @ ..] => fuzz::run(rest),
         _ => Err(USAGE.to_owned()),
     };
     match result {

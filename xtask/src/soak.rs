@@ -1,0 +1,571 @@
+//! `cargo xtask soak [--quick]`: the fault soak. Exports every chat of an in-process giosg-mock
+//! that faults 30% of requests (429 with and without `Retry-After`, 500, 502, 503, 504,
+//! dropped connections, truncated bodies, bodies stalled past the read timeout, and drift:
+//! new chats arriving mid-listing), once with each transport: the blocking client (ureq,
+//! `.iter()`) and the async one (reqwest, `.stream()`, 4 pages in flight).
+//!
+//! It checks that every original chat arrives exactly once and none twice (drift adds chats,
+//! which may or may not be seen), that nothing panicked, that no page took more attempts than
+//! the retry policy allows and no wait was longer than it allows. It is bounded: loopback only,
+//! a request budget and a wall-clock budget per transport. The figures are printed and written
+//! to `reliability/soak-report.md` (`reliability/soak-report-quick.md` for `--quick`).
+
+use futures_util::StreamExt;
+use giosg_mock::{Fault, FaultPlan, MockServer};
+use giosg_model::{ChatFilter, Uuid};
+use giosg_transport::{
+    AsyncClient, AsyncTransport, Client, FromSettings, RetryPolicy, Transport, TransportError,
+    TransportErrorKind,
+};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt::Write as _;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Once};
+use std::time::{Duration, Instant};
+
+/// One soak's settings.
+#[derive(Clone, Debug)]
+struct Config {
+    mode: &'static str,
+    chats: usize,
+    page_size: u32,
+    fault_rate: f64,
+    seed: u64,
+    read_timeout: Duration,
+    stall: Duration,
+    drift: usize,
+    concurrency: usize,
+    max_requests: u64,
+    max_wall: Duration,
+    policy: RetryPolicy,
+}
+
+impl Config {
+    fn full() -> Self {
+        Config {
+            mode: "full",
+            chats: 50_000,
+            page_size: 100,
+            fault_rate: 0.3,
+            seed: 20_150_213,
+            read_timeout: Duration::from_millis(250),
+            stall: Duration::from_secs(3),
+            drift: 3,
+            concurrency: 4,
+            max_requests: 5_000,
+            max_wall: Duration::from_secs(600),
+            // At 30% faults, ten attempts fail a page with odds of 0.3^10: about 6 in a million.
+            policy: RetryPolicy::default()
+                .max_attempts(10)
+                .backoff(Duration::from_millis(1), Duration::from_millis(20))
+                .max_total_wait(Duration::from_secs(10)),
+        }
+    }
+
+    fn quick() -> Self {
+        Config {
+            mode: "quick",
+            chats: 5_000,
+            page_size: 50,
+            max_requests: 1_000,
+            max_wall: Duration::from_secs(120),
+            ..Self::full()
+        }
+    }
+
+    fn faults(&self) -> Vec<Fault> {
+        vec![
+            Fault::too_many_requests(Some("0")),
+            Fault::too_many_requests(None),
+            Fault::status(500),
+            Fault::status(502),
+            Fault::status(503),
+            Fault::status(504),
+            Fault::Drop,
+            Fault::Truncate,
+            Fault::Stall(self.stall),
+            Fault::Drift {
+                new_chats: self.drift,
+            },
+        ]
+    }
+}
+
+static PANICS: AtomicU64 = AtomicU64::new(0);
+
+/// Counts every panic, on any thread (the mock's included), then reports it as usual.
+fn count_panics() {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            PANICS.fetch_add(1, Ordering::SeqCst);
+            previous(info);
+        }));
+    });
+}
+
+/// What a transport wrapper saw.
+#[derive(Default)]
+struct Seen {
+    sends: AtomicU64,
+    waits: Mutex<Vec<Duration>>,
+}
+
+/// A transport that only talks to loopback, within a request budget, recording its waits (and
+/// then waiting them).
+struct Watched<T> {
+    inner: T,
+    seen: Arc<Seen>,
+    max_requests: u64,
+}
+
+impl<T> Watched<T> {
+    fn admit(&self, request: &http::Request<Vec<u8>>) -> Result<(), TransportError> {
+        let n = self.seen.sends.fetch_add(1, Ordering::SeqCst) + 1;
+        if n > self.max_requests {
+            return Err(TransportError::new(
+                TransportErrorKind::Other,
+                format!("soak: request budget of {} exhausted", self.max_requests),
+            ));
+        }
+        if request.uri().host() != Some("127.0.0.1") {
+            return Err(TransportError::new(
+                TransportErrorKind::Other,
+                format!("soak: refusing a request off loopback: {}", request.uri()),
+            ));
+        }
+        Ok(())
+    }
+
+    fn record(&self, wait: Duration) {
+        self.seen
+            .waits
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(wait);
+    }
+}
+
+impl<T: Transport> Transport for Watched<T> {
+    fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, TransportError> {
+        self.admit(&request)?;
+        self.inner.send(request)
+    }
+    fn sleep(&self, duration: Duration) {
+        self.record(duration);
+        self.inner.sleep(duration);
+    }
+}
+
+#[async_trait::async_trait]
+impl<T: AsyncTransport> AsyncTransport for Watched<T> {
+    async fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, TransportError> {
+        self.admit(&request)?;
+        self.inner.send(request).await
+    }
+    async fn sleep(&self, duration: Duration) {
+        self.record(duration);
+        self.inner.sleep(duration).await;
+    }
+}
+
+fn builder<C>(config: &Config, mock: &MockServer) -> giosg_transport::ClientBuilder<C> {
+    giosg_transport::ClientBuilder::<C>::default()
+        .base_url(mock.base_url())
+        .token(mock.token())
+        .retry_policy(config.policy.clone())
+        .read_timeout(config.read_timeout)
+        .connect_timeout(Duration::from_secs(2))
+        .timeout(Duration::from_secs(10))
+}
+
+/// One transport's soak.
+struct Run {
+    name: String,
+    requests: usize,
+    sends: u64,
+    faults: BTreeMap<String, usize>,
+    waits: Vec<Duration>,
+    most_attempts: usize,
+    originals: usize,
+    yielded: usize,
+    missing: usize,
+    duplicates: usize,
+    drifted_seen: usize,
+    drifted_total: usize,
+    dropped: Option<u64>,
+    panics: u64,
+    error: Option<String>,
+    wall: Duration,
+}
+
+impl Run {
+    fn problems(&self, config: &Config) -> Vec<String> {
+        let mut p = Vec::new();
+        if let Some(e) = &self.error {
+            p.push(format!("the export failed: {e}"));
+        }
+        if self.missing > 0 {
+            p.push(format!("{} original chats missing", self.missing));
+        }
+        if self.duplicates > 0 {
+            p.push(format!("{} chats yielded twice", self.duplicates));
+        }
+        if self.panics > 0 {
+            p.push(format!("{} panics", self.panics));
+        }
+        if self.most_attempts > config.policy.max_attempts as usize {
+            p.push(format!(
+                "a page took {} attempts (policy: {})",
+                self.most_attempts, config.policy.max_attempts
+            ));
+        }
+        if let Some(w) = self.waits.iter().max() {
+            if *w > config.policy.max_delay {
+                p.push(format!(
+                    "a wait of {w:?} (policy: {:?})",
+                    config.policy.max_delay
+                ));
+            }
+        }
+        let kinds = self.faults.len();
+        if kinds < config.faults().len() {
+            p.push(format!(
+                "only {kinds} of {} fault kinds were injected",
+                config.faults().len()
+            ));
+        }
+        p
+    }
+}
+
+/// A fault's kind, from the mock's record of it (its `Debug` text).
+fn fault_kind(debug: &str) -> String {
+    if let Some(rest) = debug.strip_prefix("Status { status: ") {
+        let status: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        return match (status.as_str(), rest.contains("retry_after: Some")) {
+            ("429", true) => "429 with Retry-After".to_owned(),
+            ("429", false) => "429 without Retry-After".to_owned(),
+            (s, _) => s.to_owned(),
+        };
+    }
+    let word: String = debug
+        .chars()
+        .take_while(char::is_ascii_alphabetic)
+        .collect();
+    match word.as_str() {
+        "Stall" => "Stall past the read timeout".to_owned(),
+        "Drop" => "Drop (connection closed)".to_owned(),
+        "Truncate" => "Truncate (half a body)".to_owned(),
+        "Drift" => "Drift (new chats mid-listing)".to_owned(),
+        _ => word,
+    }
+}
+
+/// Runs one export against a fresh mock and checks what came out.
+fn soak_one(
+    config: &Config,
+    name: &str,
+    export: impl FnOnce(&MockServer, &Arc<Seen>, Instant) -> Result<(Vec<Uuid>, Option<u64>), String>,
+) -> Result<Run, String> {
+    let plan = FaultPlan::new().random(config.seed, config.fault_rate, config.faults());
+    let mock = MockServer::builder()
+        .generated(config.seed, config.chats)
+        .faults(plan)
+        .start()
+        .map_err(|e| format!("cannot start the mock: {e}"))?;
+    if !mock.base_url().starts_with("http://127.0.0.1:") {
+        return Err(format!("the mock is not on loopback: {}", mock.base_url()));
+    }
+    let originals: Vec<Uuid> = mock.chats().iter().map(|c| c.id).collect();
+    let seen = Arc::new(Seen::default());
+    let panics_before = PANICS.load(Ordering::SeqCst);
+    let started = Instant::now();
+    let deadline = started + config.max_wall;
+    let outcome = catch_unwind(AssertUnwindSafe(|| export(&mock, &seen, deadline)))
+        .unwrap_or_else(|_| Err("the export panicked".to_owned()));
+    let wall = started.elapsed();
+    let (ids, dropped, error) = match outcome {
+        Ok((ids, dropped)) => (ids, dropped, None),
+        Err(e) => (Vec::new(), None, Some(e)),
+    };
+
+    let unique: HashSet<Uuid> = ids.iter().copied().collect();
+    let original_set: HashSet<Uuid> = originals.iter().copied().collect();
+    let now_served: HashSet<Uuid> = mock.chats().iter().map(|c| c.id).collect();
+    let requests = mock.requests();
+    let mut faults = BTreeMap::new();
+    let mut attempts: HashMap<Option<String>, usize> = HashMap::new();
+    for r in &requests {
+        if let Some(f) = &r.fault {
+            *faults.entry(fault_kind(f)).or_insert(0) += 1;
+        }
+        *attempts
+            .entry(r.query_value("page").map(str::to_owned))
+            .or_insert(0) += 1;
+    }
+    let drifted_seen = unique.difference(&original_set).count();
+    if unique.iter().any(|id| !now_served.contains(id)) {
+        return Err(format!("{name}: a chat the server never had was yielded"));
+    }
+    let waits = seen.waits.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    Ok(Run {
+        name: name.to_owned(),
+        requests: requests.len(),
+        sends: seen.sends.load(Ordering::SeqCst),
+        faults,
+        waits,
+        most_attempts: attempts.values().copied().max().unwrap_or(0),
+        originals: originals.len(),
+        yielded: ids.len(),
+        missing: originals.iter().filter(|id| !unique.contains(id)).count(),
+        duplicates: ids.len() - unique.len(),
+        drifted_seen,
+        drifted_total: now_served.len() - originals.len(),
+        dropped,
+        panics: PANICS.load(Ordering::SeqCst) - panics_before,
+        error,
+        wall,
+    })
+}
+
+fn past(deadline: Instant) -> Result<(), String> {
+    if Instant::now() > deadline {
+        Err("the wall-clock budget ran out".to_owned())
+    } else {
+        Ok(())
+    }
+}
+
+fn blocking(config: &Config) -> Result<Run, String> {
+    soak_one(
+        config,
+        "blocking (ureq, `.iter()`)",
+        |mock, seen, deadline| {
+            type C = Client<Watched<giosg_blocking::UreqTransport>>;
+            let b = builder::<C>(config, mock);
+            let inner = giosg_blocking::UreqTransport::from_settings(b.settings())
+                .map_err(|e| e.to_string())?;
+            let client = b
+                .build_with(Watched {
+                    inner,
+                    seen: seen.clone(),
+                    max_requests: config.max_requests,
+                })
+                .map_err(|e| e.to_string())?;
+            let filter = ChatFilter::new().page_size(config.page_size);
+            let mut chats = client.chats(mock.org()).filter(filter).iter();
+            let mut ids = Vec::with_capacity(config.chats);
+            for chat in &mut chats {
+                ids.push(chat.map_err(|e| e.to_string())?.id);
+                if ids.len() % 1000 == 0 {
+                    past(deadline)?;
+                }
+            }
+            Ok((ids, Some(chats.dropped())))
+        },
+    )
+}
+
+fn nonblocking(config: &Config) -> Result<Run, String> {
+    let name = format!(
+        "async (reqwest, `.stream()`, concurrency {})",
+        config.concurrency
+    );
+    soak_one(config, &name, |mock, seen, deadline| {
+        type C = AsyncClient<Watched<giosg_async::ReqwestTransport>>;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let _guard = runtime.enter();
+        let b = builder::<C>(config, mock);
+        let inner = giosg_async::ReqwestTransport::from_settings(b.settings())
+            .map_err(|e| e.to_string())?;
+        let client = b
+            .build_with(Watched {
+                inner,
+                seen: seen.clone(),
+                max_requests: config.max_requests,
+            })
+            .map_err(|e| e.to_string())?;
+        let filter = ChatFilter::new().page_size(config.page_size);
+        let mut stream = client
+            .chats(mock.org())
+            .filter(filter)
+            .concurrency(config.concurrency)
+            .stream();
+        runtime.block_on(async {
+            let mut ids = Vec::with_capacity(config.chats);
+            while let Some(chat) = stream.next().await {
+                ids.push(chat.map_err(|e| e.to_string())?.id);
+                if ids.len() % 1000 == 0 {
+                    past(deadline)?;
+                }
+            }
+            Ok((ids, None))
+        })
+    })
+}
+
+pub fn run(args: &[&str]) -> Result<(), String> {
+    let config = match args {
+        [] => Config::full(),
+        ["--quick"] => Config::quick(),
+        _ => return Err("usage: cargo xtask soak [--quick]".to_owned()),
+    };
+    count_panics();
+    println!(
+        "soak ({}): {} chats, page size {}, {:.0}% of requests faulted, each transport in turn",
+        config.mode,
+        config.chats,
+        config.page_size,
+        config.fault_rate * 100.0
+    );
+    let started = Instant::now();
+    let mut runs = Vec::new();
+    for soak in [blocking, nonblocking] {
+        let run = soak(&config)?;
+        println!(
+            "soak: {}: {} requests, {} faulted, {} retries, {} chats in {:.1} s",
+            run.name,
+            run.requests,
+            run.faults.values().sum::<usize>(),
+            run.waits.len(),
+            run.yielded,
+            run.wall.as_secs_f64()
+        );
+        runs.push(run);
+    }
+    let problems: Vec<String> = runs
+        .iter()
+        .flat_map(|r| {
+            r.problems(&config)
+                .into_iter()
+                .map(move |p| format!("{}: {p}", r.name))
+        })
+        .collect();
+    let report = report(&config, &runs, &problems, started.elapsed());
+    print!("\n{report}");
+    let file = match config.mode {
+        "quick" => "soak-report-quick.md",
+        _ => "soak-report.md",
+    };
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../reliability");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join(file), &report).map_err(|e| e.to_string())?;
+    println!("soak: report written to reliability/{file}");
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("soak failed:\n{}", problems.join("\n")))
+    }
+}
+
+fn report(config: &Config, runs: &[Run], problems: &[String], total: Duration) -> String {
+    let mut s = format!(
+        "# Fault soak report (`cargo xtask soak{}`)\n\n",
+        match config.mode {
+            "quick" => " --quick",
+            _ => "",
+        }
+    );
+    let p = &config.policy;
+    let _ = writeln!(
+        s,
+        "{} chats (seed {}) exported through giosg-mock on 127.0.0.1 with {:.0}% of requests \
+         faulted, each of the {} kinds equally likely; page size {}; read timeout {:?}, stalls \
+         of {:?}; drift adds {} chats. Retry policy: {} attempts, backoff {:?} to {:?}, at most \
+         {:?} waiting per page. Budget per transport: {} requests, {:?}.\n",
+        config.chats,
+        config.seed,
+        config.fault_rate * 100.0,
+        config.faults().len(),
+        config.page_size,
+        config.read_timeout,
+        config.stall,
+        config.drift,
+        p.max_attempts,
+        p.base_delay,
+        p.max_delay,
+        p.max_total_wait,
+        config.max_requests,
+        config.max_wall,
+    );
+    let _ = write!(s, "| |");
+    for r in runs {
+        let _ = write!(s, " {} |", r.name);
+    }
+    let _ = write!(s, "\n| --- |");
+    for _ in runs {
+        let _ = write!(s, " ---: |");
+    }
+    s.push('\n');
+    let mut row = |label: &str, f: &dyn Fn(&Run) -> String| {
+        let _ = write!(s, "| {label} |");
+        for r in runs {
+            let _ = write!(s, " {} |", f(r));
+        }
+        s.push('\n');
+    };
+    row("requests served", &|r| r.requests.to_string());
+    row("requests sent by the client", &|r| r.sends.to_string());
+    row("faulted requests", &|r| {
+        let n: usize = r.faults.values().sum();
+        format!("{n} ({:.1}%)", 100.0 * n as f64 / r.requests.max(1) as f64)
+    });
+    let kinds: Vec<String> = {
+        let mut k: Vec<String> = runs.iter().flat_map(|r| r.faults.keys().cloned()).collect();
+        k.sort();
+        k.dedup();
+        k
+    };
+    for kind in &kinds {
+        row(&format!("— {kind}"), &|r| {
+            r.faults.get(kind).copied().unwrap_or(0).to_string()
+        });
+    }
+    row("retries", &|r| r.waits.len().to_string());
+    row("most attempts at one page", &|r| {
+        format!("{} (max {})", r.most_attempts, p.max_attempts)
+    });
+    row("longest wait", &|r| {
+        format!(
+            "{:?} (max {:?})",
+            r.waits.iter().max().copied().unwrap_or_default(),
+            p.max_delay
+        )
+    });
+    row("chats yielded", &|r| r.yielded.to_string());
+    row("original chats, each exactly once", &|r| {
+        format!("{} of {}", r.originals - r.missing, r.originals)
+    });
+    row("chats yielded twice", &|r| r.duplicates.to_string());
+    row("drifted-in chats (seen / added)", &|r| {
+        format!("{} / {}", r.drifted_seen, r.drifted_total)
+    });
+    row("repeats dropped by the pager", &|r| {
+        r.dropped.map_or("—".to_owned(), |d| d.to_string())
+    });
+    row("panics", &|r| r.panics.to_string());
+    row("wall time", &|r| format!("{:.1} s", r.wall.as_secs_f64()));
+    let _ = writeln!(s, "\nTotal wall time: {:.1} s.\n", total.as_secs_f64());
+    if problems.is_empty() {
+        s.push_str("Result: **pass**. Every original chat exactly once, no chat twice, no panic, every page within the retry policy.\n");
+    } else {
+        s.push_str("Result: **FAIL**.\n\n");
+        for p in problems {
+            let _ = writeln!(s, "- {p}");
+        }
+    }
+    s
+}
