@@ -206,6 +206,20 @@ fn matches(chat: &Chat, q: &Query) -> bool {
         && (!q.only_ended || chat.is_ended())
 }
 
+/// A listing: the indexes of the matching chats in canonical order, from `skip` on.
+pub(crate) struct Listing {
+    all: Arc<Vec<u32>>,
+    skip: usize,
+}
+
+impl std::ops::Deref for Listing {
+    type Target = [u32];
+
+    fn deref(&self) -> &[u32] {
+        &self.all[self.skip..]
+    }
+}
+
 /// The chats, in default canonical order (`start_time`, then `id`), with an id index and a
 /// cache of computed listings.
 pub(crate) struct Store {
@@ -260,7 +274,34 @@ impl Store {
     }
 
     /// The indexes of the chats matching `q`, in its canonical order.
-    pub(crate) fn listing(&mut self, q: &Query) -> Arc<Vec<u32>> {
+    ///
+    /// A `since_id` listing is the tail of the cached listing without it, found by binary
+    /// search: keyset paging costs O(log n + page) per request, like page numbers.
+    pub(crate) fn listing(&mut self, q: &Query) -> Listing {
+        let Some(since) = q.since_id else {
+            return Listing {
+                all: self.cached(q),
+                skip: 0,
+            };
+        };
+        let all = self.cached(&Query {
+            since_id: None,
+            ..q.clone()
+        });
+        let skip = match self.by_id.get(&since) {
+            None => all.len(),
+            Some(&x) => {
+                let (chats, x) = (&self.chats, &self.chats[x]);
+                all.partition_point(|&i| {
+                    compare(&chats[i as usize], x, &q.ordering) != Ordering::Greater
+                })
+            }
+        };
+        Listing { all, skip }
+    }
+
+    /// The listing of `q` but for its `since_id`, from the cache or computed.
+    fn cached(&mut self, q: &Query) -> Arc<Vec<u32>> {
         if let Some(pos) = self.cache.iter().position(|(k, _)| k == q) {
             let entry = self.cache.remove(pos);
             let list = entry.1.clone();
@@ -273,6 +314,7 @@ impl Store {
         list
     }
 
+    /// Every chat matching `q` (its `since_id` aside), in its canonical order.
     fn compute(&self, q: &Query) -> Vec<u32> {
         let chats = &self.chats;
         let mut list: Vec<u32> = (0..chats.len() as u32)
@@ -282,18 +324,6 @@ impl Store {
             list.sort_unstable_by(|&a, &b| {
                 compare(&chats[a as usize], &chats[b as usize], &q.ordering)
             });
-        }
-        if let Some(since) = q.since_id {
-            match self.by_id.get(&since) {
-                None => list.clear(),
-                Some(&x) => {
-                    let x = &chats[x];
-                    let after = list.partition_point(|&i| {
-                        compare(&chats[i as usize], x, &q.ordering) != Ordering::Greater
-                    });
-                    list.drain(..after);
-                }
-            }
         }
         list
     }
