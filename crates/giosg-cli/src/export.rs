@@ -1,7 +1,9 @@
 //! `giosg chats export`: every matching chat appended to a file, resumably and crash-safely.
 //!
-//! - Each chat is encoded in memory and appended with a single `write_all`: whole lines only.
-//! - The file is synced to disk every [`SYNC_EVERY`] chats and at the end.
+//! - Chats are encoded in memory and appended with a single `write_all` per batch (the chats
+//!   received before waiting for more, usually a page): whole lines only.
+//! - The file is synced to disk as chats are appended, once [`SYNC_INTERVAL`] has passed since
+//!   the last sync, and at the end.
 //! - On start, [`crate::resume`] finds the last complete record; anything after it (a torn
 //!   line from a kill or a crash) is cut, and keyset paging (`since_id`) continues after that
 //!   chat, in the filter's ordering. So a run killed at any instant and rerun with the same
@@ -12,15 +14,20 @@ use crate::connect;
 use crate::error::CliError;
 use crate::output::{CsvEncoder, Encoder, JsonlEncoder};
 use crate::resume::{self, Layout, ResumeError, ResumePoint};
-use futures_util::TryStreamExt;
+use futures_util::{FutureExt, TryStreamExt};
 use giosg_async::{ChatFilter, Client, Uuid};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::fs::{File, OpenOptions};
 use std::io::{self, IsTerminal, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
-/// How many chats are appended between two syncs to disk.
-pub const SYNC_EVERY: u64 = 100;
+/// How long appending goes on between two syncs to disk: a time rather than a count of chats,
+/// so that a fast export does not spend its time waiting for the disk.
+pub const SYNC_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The most encoded chats held before they are appended, in bytes.
+const MAX_BATCH: usize = 1 << 20;
 
 /// Runs `giosg chats export`, then says on stderr what it did.
 pub async fn run(args: &ExportArgs) -> Result<(), CliError> {
@@ -85,6 +92,38 @@ impl Report {
     }
 }
 
+/// Whole encoded chats waiting to be appended to the file, and when it was last synced.
+struct Appender {
+    /// Chats appended so far.
+    written: u64,
+    /// Encoded chats (whole lines or records) not yet appended.
+    buf: Vec<u8>,
+    /// Their ids.
+    ids: Vec<Uuid>,
+    synced: Instant,
+}
+
+impl Appender {
+    /// Appends the waiting chats in one write, and syncs the file if [`SYNC_INTERVAL`] has
+    /// passed since the last sync.
+    fn append(&mut self, file: &mut File) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        file.write_all(&self.buf)?;
+        self.buf.clear();
+        self.written += self.ids.len() as u64;
+        for id in self.ids.drain(..) {
+            tracing::debug!(target: "giosg::export", %id, "chat written");
+        }
+        if self.synced.elapsed() >= SYNC_INTERVAL {
+            file.sync_data()?;
+            self.synced = Instant::now();
+        }
+        Ok(())
+    }
+}
+
 impl Export {
     /// Appends every chat after the file's last one; with `progress`, draws a progress bar on
     /// stderr (which costs one small request for the count).
@@ -115,15 +154,31 @@ impl Export {
             .chats(self.org)
             .filter(self.filter.clone())
             .sync_from(cursor);
-        let mut written = 0u64;
-        let mut buf = Vec::new();
+        let mut out = Appender {
+            written: 0,
+            buf: Vec::new(),
+            ids: Vec::new(),
+            synced: Instant::now(),
+        };
         loop {
-            let chat = match chats.try_next().await {
+            // What has arrived is appended in one write before waiting for more: a page of
+            // chats costs one system call, not one per chat.
+            let next = match chats.try_next().now_or_never() {
+                Some(next) => next,
+                None => {
+                    out.append(&mut file).map_err(|e| self.io_error(&e))?;
+                    chats.try_next().await
+                }
+            };
+            let chat = match next {
                 Ok(Some(chat)) => chat,
                 Ok(None) => break,
                 Err(e) => {
+                    let appended = out.append(&mut file);
                     let _ = file.sync_data();
                     bar.abandon();
+                    appended.map_err(|e| self.io_error(&e))?;
+                    let written = out.written;
                     let s = if written == 1 { "" } else { "s" };
                     return Err(CliError::from_giosg(&e, Some(self.org)).context(format!(
                         "{written} new chat{s} written to {}; run the same command again to resume",
@@ -131,18 +186,17 @@ impl Export {
                     )));
                 }
             };
-            buf.clear();
             encoder
-                .chat(&chat, &mut buf)
+                .chat(&chat, &mut out.buf)
                 .map_err(|e| self.io_error(&e))?;
-            file.write_all(&buf).map_err(|e| self.io_error(&e))?;
-            written += 1;
-            tracing::debug!(target: "giosg::export", id = %chat.id, "chat written");
-            if written % SYNC_EVERY == 0 {
-                file.sync_data().map_err(|e| self.io_error(&e))?;
+            out.ids.push(chat.id);
+            if out.buf.len() >= MAX_BATCH {
+                out.append(&mut file).map_err(|e| self.io_error(&e))?;
             }
             bar.inc(1);
         }
+        out.append(&mut file).map_err(|e| self.io_error(&e))?;
+        let written = out.written;
         file.sync_data().map_err(|e| self.io_error(&e))?;
         bar.finish_and_clear();
         Ok(Report {
