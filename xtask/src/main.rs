@@ -3,6 +3,7 @@
 //! - `fixtures`: regenerate `fixtures/generated/` from the seeded generator (byte-identical on
 //!   every machine); `fixtures --check` fails if the committed files are stale.
 
+mod bench;
 mod fixtures;
 mod fuzz;
 mod soak;
@@ -17,6 +18,7 @@ fn main() -> ExitCode {
         ["fixtures", "--check"] => fixtures::check(),
         ["soak", rest @ ..] => soak::run(rest),
         ["fuzz", rest @ ..] => fuzz::run(rest),
+        ["bench", rest @ ..] => bench::main(rest),
         _ => Err(USAGE.to_owned()),
     };
     match result {
