@@ -2,6 +2,10 @@
 //!
 //! - `fixtures`: regenerate `fixtures/generated/` from the seeded generator (byte-identical on
 //!   every machine); `fixtures --check` fails if the committed files are stale.
+//! - `bench [--quick]`: the benchmarks against the alternatives, written to `BENCHMARKS.md`.
+//! - `soak [--quick]`: export through giosg-mock with 30% faults on both clients; a report in
+//!   `reliability/`.
+//! - `fuzz --seconds N`: run the cargo-fuzz targets in `fuzz/`.
 
 mod bench;
 mod fixtures;
@@ -30,4 +34,4 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask fixtures [--check]";
+const USAGE: &str = "usage: cargo xtask fixtures [--check] | bench [--quick] | soak [--quick] | fuzz --seconds N";
