@@ -34,4 +34,5 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask fixtures [--check] | bench [--quick] | soak [--quick] | fuzz --seconds N";
+const USAGE: &str =
+    "usage: cargo xtask fixtures [--check] | bench [--quick] | soak [--quick] | fuzz --seconds N";
