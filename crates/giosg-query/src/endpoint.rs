@@ -125,11 +125,15 @@ impl Endpoint {
 
     /// An endpoint at an already validated base URL.
     pub fn with_base(base: BaseUrl, credentials: Credentials) -> Result<Self, ConfigError> {
-        let empty = match &credentials {
-            Credentials::Token(s) | Credentials::Bearer(s) => s.expose().trim().is_empty(),
+        let token = match &credentials {
+            Credentials::Token(s) | Credentials::Bearer(s) => s.expose(),
         };
-        if empty {
+        if token.trim().is_empty() {
             return Err(ConfigError::EmptyToken);
+        }
+        // Tokens are ASCII; a header would carry anything else as raw bytes.
+        if !token.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
+            return Err(ConfigError::TokenNotHeaderSafe);
         }
         let authorization = credentials
             .header_value()

@@ -217,6 +217,18 @@ fn every_error_message() {
 }
 
 #[test]
+fn tokens_must_be_printable_ascii() {
+    for bad in ["p\u{e4}ivä", "tab\there", "new\nline", "nul\0"] {
+        assert_eq!(
+            Endpoint::new("https://a.example", Credentials::token(bad)).unwrap_err(),
+            ConfigError::TokenNotHeaderSafe,
+            "{bad:?}"
+        );
+    }
+    assert!(Endpoint::new("https://a.example", Credentials::bearer("a.b-c_d~e+/=")).is_ok());
+}
+
+#[test]
 fn plain_http_only_for_loopback_or_opt_in() {
     for ok in [
         "http://127.0.0.1:9000",
