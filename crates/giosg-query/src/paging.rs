@@ -180,8 +180,15 @@ impl KeysetPager {
                 got: page.current_page,
             });
         }
-        let received = page.results.len() as u64;
-        let mut chats = page.results;
+        let (envelope, mut chats) = page.into_parts();
+        let received = chats.len() as u64;
+        // A page is full at the size asked for, or at the server's own `per_page` if it
+        // capped it lower; a short page is the last unless the server names a next one.
+        let full_size = match envelope.per_page {
+            0 => self.page_size,
+            served => served.min(self.page_size),
+        };
+        let more = received >= full_size || envelope.next_page.is_some();
         // A server that ignores since_id would send the cursor and what precedes it again.
         if let Some(cursor) = self.cursor {
             if let Some(i) = chats.iter().position(|c| c.id == cursor) {
@@ -192,14 +199,12 @@ impl KeysetPager {
         let Some(last) = chats.last() else {
             self.done = true;
             return match self.cursor {
-                Some(cursor) if received >= self.page_size => {
-                    Err(PagingError::CursorStuck { cursor })
-                }
+                Some(cursor) if more => Err(PagingError::CursorStuck { cursor }),
                 _ => Ok(chats),
             };
         };
         self.cursor = Some(last.id);
-        self.done = received < self.page_size;
+        self.done = !more;
         let mut filter = self.list.filter().clone();
         filter.since_id = self.cursor;
         self.list = self

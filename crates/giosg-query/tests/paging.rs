@@ -181,12 +181,37 @@ fn keyset_sync_moves_the_cursor_until_a_short_page() {
         .query()
         .unwrap()
         .ends_with("since_id=00000000-0000-0000-0000-000000000003"));
-    // A server ignoring since_id echoes the cursor; it is not yielded again.
-    let got = sync.accept(page(1, 9, chats(3..5))).unwrap();
+    // A server ignoring since_id echoes the cursor; it is not yielded again. The page is
+    // short (2 of 3) and names no next page: the sync is done.
+    let mut short = page(1, 1, chats(3..5));
+    short.per_page = 3;
+    let got = sync.accept(short).unwrap();
     assert_eq!(
         got.iter().map(|c| c.id.as_u128()).collect::<Vec<_>>(),
         vec![4]
     );
+    assert!(sync.next_request().is_none());
+}
+
+#[test]
+fn keyset_sync_goes_on_when_the_server_caps_the_page_size() {
+    let list = endpoint("https://service.giosg.com")
+        .chats(ORG, &ChatFilter::new().page_size(100))
+        .unwrap();
+    let mut sync = KeysetPager::new(&list, None).unwrap();
+    // The server serves 50 a page whatever was asked: a full page at its size.
+    let mut capped = page(1, 3, chats(1..51));
+    capped.per_page = 50;
+    assert_eq!(sync.accept(capped).unwrap().len(), 50);
+    assert!(sync.next_request().is_some());
+    // A short page that still names a next page is not the end either.
+    let mut short = page(1, 2, chats(51..61));
+    short.per_page = 50;
+    assert_eq!(sync.accept(short).unwrap().len(), 10);
+    assert!(sync.next_request().is_some());
+    let mut last = page(1, 1, chats(61..70));
+    last.per_page = 50;
+    sync.accept(last).unwrap();
     assert!(sync.next_request().is_none());
 }
 
