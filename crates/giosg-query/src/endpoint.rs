@@ -40,25 +40,26 @@ impl BaseUrl {
     }
 
     fn parse_with(s: &str, allow_http: bool) -> Result<Self, ConfigError> {
-        let url = Url::parse(s).map_err(|e| ConfigError::BaseUrl(format!("{s:?}: {e}")))?;
+        let url = Url::parse(s).map_err(|e| ConfigError::BaseUrl(e.to_string()))?;
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(ConfigError::BaseUrlUserInfo);
+        }
+        let shown = redact_url(s);
         match url.scheme() {
             "https" => {}
             "http" if allow_http || is_loopback(&url) => {}
-            "http" => return Err(ConfigError::InsecureBaseUrl(s.to_owned())),
+            "http" => return Err(ConfigError::InsecureBaseUrl(shown)),
             other => {
                 return Err(ConfigError::BaseUrl(format!(
-                    "{s:?}: scheme {other:?} is not http or https"
+                    "{shown}: scheme {other:?} is not http or https"
                 )))
             }
         }
         if url.cannot_be_a_base() || url.host().is_none() {
-            return Err(ConfigError::BaseUrl(format!("{s:?}: no host")));
-        }
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err(ConfigError::BaseUrlUserInfo);
+            return Err(ConfigError::BaseUrl(format!("{shown}: no host")));
         }
         if url.query().is_some() || url.fragment().is_some() {
-            return Err(ConfigError::BaseUrlQuery(s.to_owned()));
+            return Err(ConfigError::BaseUrlQuery(shown));
         }
         Ok(BaseUrl(url))
     }
@@ -75,6 +76,41 @@ impl BaseUrl {
         url.set_path(&format!("{prefix}/api/v5/orgs/{org}/chats"));
         url
     }
+}
+
+/// A URL as it may be shown in errors and logs: without user name, password, query or
+/// fragment (any of which can hold a secret, such as a discouraged `token=` parameter), each
+/// replaced by `…`. A string that is not a URL is not shown at all.
+///
+/// ```
+/// use giosg_query::redact_url;
+/// assert_eq!(redact_url("http://u:pw@example.com/a?token=s3cret#x"), "http://…@example.com/a?…#…");
+/// assert_eq!(redact_url("https://service.giosg.com"), "https://service.giosg.com/");
+/// assert_eq!(redact_url("not a url with s3cret"), "(not a URL)");
+/// ```
+pub fn redact_url(s: &str) -> String {
+    let Ok(mut url) = Url::parse(s) else {
+        return "(not a URL)".to_owned();
+    };
+    let userinfo = !url.username().is_empty() || url.password().is_some();
+    let (query, fragment) = (url.query().is_some(), url.fragment().is_some());
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    url.set_query(None);
+    url.set_fragment(None);
+    let mut shown = url.to_string();
+    if userinfo {
+        if let Some(i) = shown.find("://") {
+            shown.insert_str(i + 3, "…@");
+        }
+    }
+    if query {
+        shown.push_str("?…");
+    }
+    if fragment {
+        shown.push_str("#…");
+    }
+    shown
 }
 
 fn is_loopback(url: &Url) -> bool {
@@ -192,21 +228,24 @@ impl Endpoint {
                 return Err(ValidationError::ReservedParameter(name.clone()));
             }
         }
-        Ok(ChatList(Arc::new(ListInner {
+        let list = ChatList(Arc::new(ListInner {
             endpoint: self.clone(),
             url: self.base.chats_url(org),
             org,
             filter: filter.clone(),
             extra,
-        })))
+        }));
+        // The longest page URL of the listing must fit in a request (http caps URIs at 64 KiB).
+        if self.request(&list.page_url(u64::MAX)).is_none() {
+            return Err(ValidationError::UrlTooLong);
+        }
+        Ok(list)
     }
 
-    fn request(&self, url: &Url) -> http::Request<Vec<u8>> {
+    /// The request for a URL; `None` if `http` cannot carry it (longer than 64 KiB).
+    fn request(&self, url: &Url) -> Option<http::Request<Vec<u8>>> {
         let mut request = http::Request::new(Vec::new());
-        *request.uri_mut() = url
-            .as_str()
-            .parse()
-            .expect("a url::Url is a valid http::Uri");
+        *request.uri_mut() = url.as_str().parse().ok()?;
         let headers = request.headers_mut();
         headers.insert(http::header::AUTHORIZATION, self.authorization.0.clone());
         headers.insert(
@@ -214,7 +253,7 @@ impl Endpoint {
             http::HeaderValue::from_static("application/json"),
         );
         headers.insert(http::header::USER_AGENT, self.user_agent.clone());
-        request
+        Some(request)
     }
 }
 
@@ -275,9 +314,10 @@ impl ChatList {
 
     /// The request for a page.
     pub fn page_request(&self, page: u64) -> PageRequest {
+        let request = self.0.endpoint.request(&self.page_url(page));
         PageRequest {
             page,
-            request: self.0.endpoint.request(&self.page_url(page)),
+            request: request.expect("validated: every page URL of the listing fits a request"),
         }
     }
 
@@ -292,9 +332,10 @@ impl ChatList {
             && url.username().is_empty()
             && url.password().is_none()
             && url.fragment().is_none();
-        same.then(|| PageRequest {
-            page,
-            request: self.0.endpoint.request(&url),
-        })
+        if !same {
+            return None;
+        }
+        let request = self.0.endpoint.request(&url)?;
+        Some(PageRequest { page, request })
     }
 }

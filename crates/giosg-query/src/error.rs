@@ -131,6 +131,10 @@ pub enum ValidationError {
     /// An extra parameter would override a typed one (or is the discouraged `token`).
     #[error("extra parameter {0:?} is reserved: set it through the typed filter")]
     ReservedParameter(String),
+    /// The request URL would be longer than a request can carry (64 KiB): a huge tag or extra
+    /// parameter.
+    #[error("the request URL would be longer than 64 KiB: shorten the tag or extra parameters")]
+    UrlTooLong,
     /// An extra parameter has an empty name.
     #[error("extra parameter names must not be empty")]
     EmptyParameterName,

@@ -49,7 +49,9 @@ mod response;
 mod retry;
 mod secret;
 
-pub use endpoint::{BaseUrl, ChatList, Endpoint, PageRequest, DEFAULT_BASE_URL, DEFAULT_MAX_BODY};
+pub use endpoint::{
+    redact_url, BaseUrl, ChatList, Endpoint, PageRequest, DEFAULT_BASE_URL, DEFAULT_MAX_BODY,
+};
 pub use error::{
     ApiError, ApiErrorKind, ConfigError, Error, PagingError, TransportError, TransportErrorKind,
     ValidationError,

@@ -67,10 +67,11 @@ pub fn validate(filter: &ChatFilter) -> Result<(), ValidationError> {
 fn to_millis(t: DateTime<Utc>) -> DateTime<Utc> {
     let sub_ms = t.timestamp_subsec_nanos() % 1_000_000;
     if sub_ms == 0 {
-        t
-    } else {
-        t + chrono_ns(1_000_000 - sub_ms)
+        return t;
     }
+    // At the very end of chrono's range there is no next millisecond: round down instead.
+    t.checked_add_signed(chrono_ns(1_000_000 - sub_ms))
+        .unwrap_or(t - chrono_ns(sub_ms))
 }
 
 fn chrono_ns(ns: u32) -> chrono::TimeDelta {

@@ -121,6 +121,14 @@ fn next_page_url_is_followed_only_on_our_origin() {
         ),
         ("https://service.giosg.com/other?page=2".to_owned(), false),
         ("not a url".to_owned(), false),
+        // Too long for a request: the pager builds the page URL itself instead of panicking.
+        (
+            format!(
+                "https://service.giosg.com{path}?page=2&pad={}",
+                "x".repeat(70_000)
+            ),
+            false,
+        ),
     ] {
         let mut pager = Pager::new(list.clone());
         let mut p = page(1, 3, chats(0..5));

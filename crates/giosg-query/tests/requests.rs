@@ -217,6 +217,46 @@ fn every_error_message() {
 }
 
 #[test]
+fn a_url_too_long_for_a_request_is_refused_before_sending() {
+    let huge = "x".repeat(70_000);
+    let err = endpoint()
+        .chats(ORG, &ChatFilter::new().tag(huge.clone()))
+        .unwrap_err();
+    assert_eq!(err, ValidationError::UrlTooLong);
+    let err = endpoint()
+        .chats_with_extra(ORG, &ChatFilter::new(), vec![("x".into(), huge)])
+        .unwrap_err();
+    assert_eq!(err, ValidationError::UrlTooLong);
+}
+
+#[test]
+fn times_at_the_end_of_the_range_do_not_panic() {
+    let max = giosg_model::DateTime::<giosg_model::Utc>::MAX_UTC;
+    let list = endpoint()
+        .chats(ORG, &ChatFilter::new().end_time(max))
+        .unwrap();
+    assert!(list.page_url(1).query().unwrap().contains("end_time="));
+    let min = giosg_model::DateTime::<giosg_model::Utc>::MIN_UTC;
+    assert!(endpoint()
+        .chats(ORG, &ChatFilter::new().start_time(min).end_time(max))
+        .is_ok());
+}
+
+#[test]
+fn secrets_in_a_base_url_are_not_echoed() {
+    for url in [
+        "http://user:s3cret@api.example",
+        "https://service.giosg.com/?token=s3cret",
+        "https://service.giosg.com/#s3cret",
+        "ftp://host/?token=s3cret",
+        "s3cret",
+    ] {
+        let err = BaseUrl::parse(url).unwrap_err().to_string();
+        assert!(!err.contains("s3cret"), "{url}: {err}");
+    }
+}
+
+#[test]
 fn tokens_must_be_printable_ascii() {
     for bad in ["p\u{e4}ivä", "tab\there", "new\nline", "nul\0"] {
         assert_eq!(

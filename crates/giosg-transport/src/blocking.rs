@@ -167,6 +167,7 @@ impl<T: Transport> Chats<T> {
             client: self.client.clone(),
             state,
             buffer: VecDeque::new(),
+            last: since,
         }
     }
 }
@@ -242,12 +243,15 @@ pub struct Sync<T> {
     client: Client<T>,
     state: Result<KeysetPager, Option<Error>>,
     buffer: VecDeque<Chat>,
+    /// The last chat yielded (or the starting point), kept through errors.
+    last: Option<Uuid>,
 }
 
 impl<T> Sync<T> {
-    /// The last chat yielded so far (or the starting point): where a later sync resumes.
+    /// The last chat yielded so far (or the starting point): where a later sync resumes,
+    /// also after an error or when the caller stops early.
     pub fn cursor(&self) -> Option<Uuid> {
-        self.state.as_ref().ok().and_then(KeysetPager::cursor)
+        self.last
     }
 }
 
@@ -257,6 +261,7 @@ impl<T: Transport> Iterator for Sync<T> {
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             if let Some(chat) = self.buffer.pop_front() {
+                self.last = Some(chat.id);
                 return Some(Ok(chat));
             }
             let pager = match &mut self.state {

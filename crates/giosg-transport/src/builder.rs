@@ -85,7 +85,7 @@ pub(crate) trait Assemble<T>: Sized {
 impl<C> std::fmt::Debug for ClientBuilder<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClientBuilder")
-            .field("base_url", &self.base_url)
+            .field("base_url", &giosg_query::redact_url(&self.base_url))
             .field("allow_http", &self.allow_http)
             .field("credentials", &self.credentials)
             .field("retry", &self.retry)
