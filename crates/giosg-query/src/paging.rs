@@ -117,6 +117,16 @@ impl Pager {
         self.dropped
     }
 
+    /// Whether a page fetched ahead of time (concurrent paging) was answered before the page
+    /// accepted last: its `count` is lower, so chats were added in between and some may have
+    /// been pushed past the boundary between the two pages. Such a page must be fetched again
+    /// before it is accepted.
+    pub fn is_stale(&self, page: &Page<Chat>) -> bool {
+        self.last
+            .as_ref()
+            .is_some_and(|last| page.count < last.count)
+    }
+
     /// The envelope of the last page accepted (`count`, `num_pages`, ...), without results.
     pub fn last_envelope(&self) -> Option<&Page<()>> {
         self.last.as_ref()

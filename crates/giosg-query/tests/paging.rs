@@ -169,6 +169,23 @@ fn drift_repeats_are_dropped_and_counted() {
 }
 
 #[test]
+fn a_page_answered_before_chats_arrived_is_stale() {
+    let list = endpoint("https://service.giosg.com")
+        .chats(ORG, &ChatFilter::new())
+        .unwrap();
+    let mut pager = Pager::new(list);
+    let mut first = page(1, 3, chats(0..10));
+    first.count = 30;
+    pager.accept(1, first).unwrap();
+    let mut older = page(2, 3, chats(10..20));
+    older.count = 27;
+    assert!(pager.is_stale(&older));
+    let mut same = page(2, 3, chats(10..20));
+    same.count = 30;
+    assert!(!pager.is_stale(&same));
+}
+
+#[test]
 fn keyset_sync_moves_the_cursor_until_a_short_page() {
     let list = endpoint("https://service.giosg.com")
         .chats(ORG, &ChatFilter::new().page(4).page_size(3))

@@ -244,7 +244,7 @@ impl<T: AsyncTransport + 'static> PagesState<T> {
                         }
                     }
                     let fetched = match fetched {
-                        Ok(page) if self.served_before_the_last(&page) => {
+                        Ok(page) if self.pager.is_stale(&page) => {
                             // Chats arrived between this page's answer and the previous one's:
                             // some may have been pushed past the boundary between them. Fetch
                             // the page again, now, as sequential paging would.
@@ -275,14 +275,6 @@ impl<T: AsyncTransport + 'static> PagesState<T> {
             Ok(_) => {}
         }
         Some((result, self))
-    }
-
-    /// Whether a page fetched ahead was answered before the previous page was: its `count` is
-    /// lower than the previous page's, so chats were added in between.
-    fn served_before_the_last(&self, page: &Page<Chat>) -> bool {
-        self.pager
-            .last_envelope()
-            .is_some_and(|last| page.count < last.count)
     }
 
     /// Starts fetching the pages from the next to `last`, `concurrency` at a time.
