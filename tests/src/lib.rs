@@ -325,6 +325,31 @@ macro_rules! scenario {
     };
 }
 
+/// Runs `f` with every trace event of this thread captured (TRACE level); returns its value
+/// and the log.
+pub fn traced<T>(f: impl FnOnce() -> T) -> (T, String) {
+    #[derive(Clone, Default)]
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Sink {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let sink = Sink::default();
+    let writer = sink.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let value = tracing::subscriber::with_default(subscriber, f);
+    let log = String::from_utf8_lossy(&sink.0.lock().unwrap()).into_owned();
+    (value, log)
+}
+
 /// Asserts every chat appears exactly once and the ids are those of `want`, in order.
 pub fn assert_exactly(got: &[Chat], want: &[Chat], context: &str) {
     let got_ids: Vec<Uuid> = got.iter().map(|c| c.id).collect();

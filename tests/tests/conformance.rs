@@ -1,6 +1,6 @@
 //! The conformance suite: every scenario runs on both clients (see `giosg_conformance`).
 
-use giosg_conformance::{assert_exactly, scenario, Setup};
+use giosg_conformance::{assert_exactly, scenario, traced, Setup};
 use giosg_mock::{Fault, FaultPlan, MockServer};
 use giosg_model::{time, ChatFilter, OrderBy, SortField, Uuid};
 use giosg_query::{query, ApiErrorKind, Error, RetryPolicy, TransportErrorKind};
@@ -394,24 +394,6 @@ scenario!(a_refused_connection_is_a_transport_error, |h| {
 });
 
 scenario!(the_token_appears_in_no_log_debug_or_error, |h| {
-    use std::sync::{Arc, Mutex};
-    #[derive(Clone, Default)]
-    struct Sink(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Sink {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let sink = Sink::default();
-    let writer = sink.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
     let token = "c0nf0rmance-s3cret-t0ken";
     let server = MockServer::builder()
         .generated(5, 40)
@@ -422,7 +404,7 @@ scenario!(the_token_appears_in_no_log_debug_or_error, |h| {
     let setup = Setup::for_mock(&server);
     let mut wrong = setup.clone();
     wrong.token = format!("{token}-wrong");
-    let mut printed = tracing::subscriber::with_default(subscriber, || {
+    let (mut printed, log) = traced(|| {
         let chats = h
             .list(&setup, server.org(), &ChatFilter::new().page_size(10))
             .unwrap();
@@ -435,7 +417,7 @@ scenario!(the_token_appears_in_no_log_debug_or_error, |h| {
             h.debug_client(&wrong)
         )
     });
-    printed.push_str(&String::from_utf8_lossy(&sink.0.lock().unwrap()));
+    printed.push_str(&log);
     printed.push_str(&format!("{:?}", server.requests()));
     assert!(printed.contains("giosg.request"), "no trace was captured");
     assert!(!printed.contains(token), "{}: the token leaked", h.name());

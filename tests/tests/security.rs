@@ -10,14 +10,13 @@
 //! The size cap (a 2 GiB body refused without allocating it) is `size_cap.rs`, whose counting
 //! allocator needs its own test binary.
 
-use giosg_conformance::{assert_exactly, scenario, Setup};
+use giosg_conformance::{assert_exactly, scenario, traced, Setup};
 use giosg_mock::{Fault, FaultPlan, MockServer};
 use giosg_model::{ChatFilter, Uuid};
 use giosg_query::{
     ApiErrorKind, ConfigError, Credentials, Endpoint, Error, Pager, RetryPolicy, ValidationError,
 };
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, Mutex};
 
 const TOKEN: &str = "s3cur1ty-T0KEN-7a41f0c2";
 /// A part of the token that is distinctive on its own: no fragment of it may show either.
@@ -48,32 +47,6 @@ fn mock(plan: FaultPlan) -> MockServer {
         .faults(plan)
         .start()
         .unwrap()
-}
-
-#[derive(Clone, Default)]
-struct Sink(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Sink {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Runs `f` with every trace event of this thread captured; returns its value and the log.
-fn traced<T>(f: impl FnOnce() -> T) -> (T, String) {
-    let sink = Sink::default();
-    let writer = sink.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let value = tracing::subscriber::with_default(subscriber, f);
-    let log = String::from_utf8_lossy(&sink.0.lock().unwrap()).into_owned();
-    (value, log)
 }
 
 /// What a caller does with a result it expects to be fine.
