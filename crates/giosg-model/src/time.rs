@@ -2,9 +2,9 @@
 //!
 //! giosg writes `2015-08-31T16:32:17.879Z`; its reference page shows the same without the `Z`,
 //! and other services add an offset. [`parse`] takes all of them: a date, `T`, a time, 0 to 9
-//! fraction digits, then `Z`, `+HH:MM`, `-HH:MM` or nothing (UTC). [`format`] writes UTC with
-//! exactly three fraction digits and `Z`, or more digits when the value has sub-millisecond
-//! precision, so that formatting never loses anything.
+//! fraction digits, then `Z`, `+HH:MM`, `-HH:MM` or nothing (UTC). [`format`](fn@format)
+//! writes UTC with exactly three fraction digits and `Z`, or more digits when the value has
+//! sub-millisecond precision, so that formatting never loses anything.
 //!
 //! The documented forms are fixed-width, so the parser reads digits by position instead of
 //! going through a general format string.
@@ -154,7 +154,7 @@ pub mod option {
     use serde::{de, Deserializer, Serializer};
     use std::fmt;
 
-    /// Writes the value with [`format`], or `null`.
+    /// Writes the value with [`format`](fn@super::format), or `null`.
     pub fn serialize<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
         match t {
             Some(t) => s.serialize_str(&format(t)),
