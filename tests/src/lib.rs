@@ -235,7 +235,7 @@ impl Async {
 
     fn collect<T>(
         &self,
-        stream: futures_util::stream::BoxStream<'static, Result<T, Error>>,
+        stream: impl futures_util::Stream<Item = Result<T, Error>> + Unpin,
     ) -> Result<Vec<T>, Error> {
         self.runtime.block_on(async {
             let mut out = Vec::new();

@@ -27,7 +27,8 @@ use giosg_transport::{FromSettings, TransportSettings};
 pub use giosg_model::{Chat, ChatFilter, OrderBy, Page, SortField, Uuid};
 pub use giosg_query::Error as GiosgError;
 pub use giosg_transport::{
-    ApiError, ApiErrorKind, AsyncChats, AsyncTransport, ClientBuilder, Credentials, RetryPolicy,
+    Anomaly, ApiError, ApiErrorKind, AsyncChats, AsyncTransport, ChatStream, Checkpoint,
+    ClientBuilder, Completeness, Credentials, PageStream, RetryPolicy, SyncStream,
 };
 
 /// The async client over reqwest: `Client::builder().token(..).build()?`.

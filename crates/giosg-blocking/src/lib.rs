@@ -26,8 +26,8 @@ use std::io::Read;
 pub use giosg_model::{Chat, ChatFilter, OrderBy, Page, SortField, Uuid};
 pub use giosg_query::Error as GiosgError;
 pub use giosg_transport::{
-    ApiError, ApiErrorKind, ChatIter, Chats, ClientBuilder, Credentials, Pages, RetryPolicy, Sync,
-    Transport,
+    Anomaly, ApiError, ApiErrorKind, ChatIter, Chats, Checkpoint, ClientBuilder, Completeness,
+    Credentials, Pages, RetryPolicy, SyncIter, Transport,
 };
 
 /// The blocking client over ureq: `Client::builder().token(..).build()?`.

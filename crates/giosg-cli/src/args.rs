@@ -92,10 +92,17 @@ pub enum ChatsCommand {
   giosg chats export --org <ORG_ID> --out chats.csv --format csv --start-time 2025-01-01
   giosg chats export --org <ORG_ID> --out messages.csv --csv-logs
 
-Resumable and crash-safe: each chat is appended as whole lines in one write, the file is
-synced to disk regularly, and a rerun with the same options reads the last complete line,
-drops a torn one, and continues after that chat (keyset paging with since_id). Killed at any
-moment and rerun, the file holds every chat exactly once.
+Parallel: with the default ordering the listing is split into start-time windows fetched
+--concurrency at a time, each paged by keyset (since_id), so chats added or deleted meanwhile
+shift nothing; chats are appended in the order they arrive. Other orderings page one page at
+a time; descending ones are refused (chats added later would be missed on a rerun).
+
+Resumable and crash-safe: chats are appended as whole lines, and FILE.giosg-state records,
+each second after the file is synced, how much of the file is complete and which windows are
+still open. A rerun with the same options cuts what the state does not account for (a torn
+line) and continues from there; a finished export's rerun appends only newer chats. Killed at
+any moment and rerun, the file holds every chat exactly once. A rerun with other filters,
+ordering or format is refused.
 
 ",
         footer!()
@@ -225,10 +232,12 @@ pub struct ListArgs {
     /// With csv: one row per message instead of one per chat.
     #[arg(long)]
     pub csv_logs: bool,
-    /// Stop after this many chats.
+    /// Stop after this many chats (no page is fetched that cannot be needed for them).
     #[arg(long, value_name = "N")]
     pub limit: Option<u64>,
-    /// Pages fetched at once (chats still come in order, each once).
+    /// Requests at once: the default ordering is split into start-time windows fetched in
+    /// parallel (chats still come in order, each once); other orderings, --page and --limit
+    /// fetch one page at a time.
     #[arg(long, value_name = "N", default_value_t = 4,
           value_parser = clap::value_parser!(u16).range(1..=32))]
     pub concurrency: u16,
@@ -252,6 +261,11 @@ pub struct ExportArgs {
     /// With csv: one row per message instead of one per chat.
     #[arg(long)]
     pub csv_logs: bool,
+    /// Requests at once, in start-time windows of the default ordering (other orderings fetch
+    /// one page at a time).
+    #[arg(long, value_name = "N", default_value_t = 4,
+          value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub concurrency: u16,
 }
 
 /// `giosg chats summary`.
@@ -266,7 +280,8 @@ pub struct SummaryArgs {
     /// The page to start from (default 1).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub page: Option<u32>,
-    /// Pages fetched at once.
+    /// Requests at once, in start-time windows of the default ordering (other orderings and
+    /// --page fetch one page at a time).
     #[arg(long, value_name = "N", default_value_t = 4,
           value_parser = clap::value_parser!(u16).range(1..=32))]
     pub concurrency: u16,

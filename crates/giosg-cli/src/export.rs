@@ -1,33 +1,47 @@
-//! `giosg chats export`: every matching chat appended to a file, resumably and crash-safely.
+//! `giosg chats export`: every matching chat appended to a file, in parallel, resumably and
+//! crash-safely.
 //!
-//! - Chats are encoded in memory and appended with a single `write_all` per batch (the chats
-//!   received before waiting for more, usually a page): whole lines only.
-//! - The file is synced to disk as chats are appended, once [`SYNC_INTERVAL`] has passed since
-//!   the last sync, and at the end.
-//! - On start, [`crate::resume`] finds the last complete record; anything after it (a torn
-//!   line from a kill or a crash) is cut, and keyset paging (`since_id`) continues after that
-//!   chat, in the filter's ordering. So a run killed at any instant and rerun with the same
-//!   options leaves every chat in the file exactly once.
+//! - Pages come from start-time windows fetched concurrently (keyset paging), in no particular
+//!   order; chats are encoded in memory and appended with a single `write_all` per batch:
+//!   whole lines only.
+//! - Beside the file, `<file>.giosg-state` records the listing (organisation, filters,
+//!   format), how many bytes of the file are complete, and the listing's [`Checkpoint`]: the
+//!   windows still open and the last chat handed out from each. It is replaced atomically
+//!   (write, sync, rename) once [`SYNC_INTERVAL`] has passed, right after the file is synced,
+//!   and at the end, so it never claims a byte that is not on disk.
+//! - On start, anything past the recorded length (a torn line, or chats appended after the
+//!   last state) is cut, and the listing resumes from the checkpoint. So a run killed at any
+//!   instant, with windows in flight, and rerun with the same options leaves every chat in the
+//!   file exactly once. A rerun with other filters, ordering or format is refused.
+//! - A finished export's checkpoint keeps the open-ended window: a rerun appends what was
+//!   added since. A file without a state (written by an earlier version) resumes after its
+//!   last complete record ([`crate::resume`]).
 
 use crate::args::{ExportArgs, ExportFormat};
 use crate::connect;
 use crate::error::CliError;
 use crate::output::{CsvEncoder, Encoder, JsonlEncoder};
-use crate::resume::{self, Layout, ResumeError, ResumePoint};
+use crate::resume::{self, Layout, ResumeError};
+use crate::warn;
 use futures_util::{FutureExt, TryStreamExt};
-use giosg_async::{ChatFilter, Client, Uuid};
+use giosg_async::{ChatFilter, Checkpoint, Client, PageStream, ReqwestTransport, Uuid};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
 use std::io::{self, IsTerminal, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// How long appending goes on between two syncs to disk: a time rather than a count of chats,
-/// so that a fast export does not spend its time waiting for the disk.
+/// How long appending goes on between two syncs to disk (and saves of the state): a time
+/// rather than a count of chats, so that a fast export does not spend its time waiting for
+/// the disk.
 pub const SYNC_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The most encoded chats held before they are appended, in bytes.
 const MAX_BATCH: usize = 1 << 20;
+
+/// The version of the state file's layout.
+const STATE_VERSION: u32 = 1;
 
 /// Runs `giosg chats export`, then says on stderr what it did.
 pub async fn run(args: &ExportArgs) -> Result<(), CliError> {
@@ -42,6 +56,7 @@ pub async fn run(args: &ExportArgs) -> Result<(), CliError> {
         out: args.out.clone(),
         format: args.format,
         csv_logs: args.csv_logs,
+        concurrency: args.concurrency.into(),
     };
     let report = export.run(&client, io::stderr().is_terminal()).await?;
     eprintln!("giosg: {}", report.describe(&args.out));
@@ -61,6 +76,8 @@ pub struct Export {
     pub format: ExportFormat,
     /// With csv: a row per message.
     pub csv_logs: bool,
+    /// Requests in flight at most.
+    pub concurrency: usize,
 }
 
 /// What an export did.
@@ -68,19 +85,19 @@ pub struct Export {
 pub struct Report {
     /// Chats appended by this run.
     pub written: u64,
-    /// The chat the file ended with, after which this run continued.
-    pub resumed_after: Option<Uuid>,
-    /// Bytes of a torn or incomplete tail that were cut.
+    /// Whether the file held an earlier run's chats, which this run continued.
+    pub resumed: bool,
+    /// Bytes of a torn or unrecorded tail that were cut.
     pub cut: u64,
 }
 
 impl Report {
-    /// One line: `exported 12 new chats to FILE (resumed after chat ...)`.
+    /// One line: `exported 12 new chats to FILE (resumed ...)`.
     pub fn describe(&self, out: &Path) -> String {
         let s = if self.written == 1 { "" } else { "s" };
         let mut line = format!("exported {} new chat{s} to {}", self.written, out.display());
-        if let Some(id) = self.resumed_after {
-            line.push_str(&format!(" (resumed after chat {id})"));
+        if self.resumed {
+            line.push_str(" (resumed where the last run stopped)");
         }
         if self.cut > 0 {
             line.push_str(&format!(
@@ -92,42 +109,66 @@ impl Report {
     }
 }
 
+/// What is saved beside an export file so that a rerun resumes it exactly.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct State {
+    version: u32,
+    org: Uuid,
+    /// The listing's filter (`page_size` aside: it does not change which chats are listed).
+    filter: ChatFilter,
+    /// `jsonl`, `csv` or `csv-logs`.
+    format: String,
+    /// The file's length when this state was saved: everything before it is complete and
+    /// accounted for by `checkpoint`.
+    offset: u64,
+    /// The work left; `None` before the first answer.
+    checkpoint: Option<Checkpoint>,
+}
+
 /// Whole encoded chats waiting to be appended to the file, and when it was last synced.
 struct Appender {
+    file: File,
+    /// The file's length.
+    len: u64,
     /// Chats appended so far.
     written: u64,
     /// Encoded chats (whole lines or records) not yet appended.
     buf: Vec<u8>,
-    /// Their ids.
-    ids: Vec<Uuid>,
+    /// How many chats `buf` holds.
+    pending: u64,
     synced: Instant,
 }
 
 impl Appender {
-    /// Appends the waiting chats in one write, and syncs the file if [`SYNC_INTERVAL`] has
-    /// passed since the last sync.
-    fn append(&mut self, file: &mut File) -> io::Result<()> {
+    /// Appends the waiting chats in one write.
+    fn append(&mut self) -> io::Result<()> {
         if self.buf.is_empty() {
             return Ok(());
         }
-        file.write_all(&self.buf)?;
+        self.file.write_all(&self.buf)?;
+        self.len += self.buf.len() as u64;
         self.buf.clear();
-        self.written += self.ids.len() as u64;
-        for id in self.ids.drain(..) {
-            tracing::debug!(target: "giosg::export", %id, "chat written");
-        }
-        if self.synced.elapsed() >= SYNC_INTERVAL {
-            file.sync_data()?;
-            self.synced = Instant::now();
-        }
+        self.written += self.pending;
+        self.pending = 0;
         Ok(())
     }
 }
 
 impl Export {
-    /// Appends every chat after the file's last one; with `progress`, draws a progress bar on
-    /// stderr (which costs one small request for the count).
+    /// Appends every chat not in the file yet; with `progress`, draws a progress bar on
+    /// stderr.
     pub async fn run(&self, client: &Client, progress: bool) -> Result<Report, CliError> {
+        if let Some(key) = self
+            .filter
+            .ordering
+            .as_ref()
+            .and_then(|o| o.keys().iter().find(|k| k.descending))
+        {
+            return Err(CliError::usage(format!(
+                "export resumes by keyset, so chats added later would be missed with -{}: export in an ascending order (the default) and sort afterwards",
+                key.field.as_str()
+            )));
+        }
         let (mut encoder, header): (Box<dyn Encoder>, Option<Vec<u8>>) = match self.format {
             ExportFormat::Jsonl => (Box::new(JsonlEncoder), None),
             ExportFormat::Csv => {
@@ -136,48 +177,39 @@ impl Export {
                 (Box::new(csv), Some(header))
             }
         };
-        let (mut file, point, cut) = self.open(header.as_deref())?;
-        if let (Some(header), false) = (&header, point.has_header) {
-            file.write_all(header)
-                .and_then(|()| file.sync_data())
-                .map_err(|e| self.io_error(&e))?;
-        }
-        let cursor = point.cursor.or(self.filter.since_id);
-        tracing::debug!(org = %self.org, ?cursor, cut, "exporting chats");
-        let bar = if progress {
-            self.progress_bar(client, cursor).await?
-        } else {
-            ProgressBar::hidden()
-        };
-
+        let (mut out, mut state, cut, resumed) = self.open(header.as_deref())?;
+        tracing::debug!(org = %self.org, resumed, cut, "exporting chats");
         let mut chats = client
             .chats(self.org)
             .filter(self.filter.clone())
-            .sync_from(cursor);
-        let mut out = Appender {
-            written: 0,
-            buf: Vec::new(),
-            ids: Vec::new(),
-            synced: Instant::now(),
+            .concurrency(self.concurrency)
+            .unordered();
+        if let Some(checkpoint) = state.checkpoint.clone() {
+            chats = chats.resume(checkpoint);
+        }
+        let mut pages = chats.pages();
+        let bar = if progress {
+            progress_bar()
+        } else {
+            ProgressBar::hidden()
         };
         loop {
             // What has arrived is appended in one write before waiting for more: a page of
             // chats costs one system call, not one per chat.
-            let next = match chats.try_next().now_or_never() {
+            let next = match pages.try_next().now_or_never() {
                 Some(next) => next,
                 None => {
-                    out.append(&mut file).map_err(|e| self.io_error(&e))?;
-                    chats.try_next().await
+                    self.flush(&mut out, &mut state, &pages, false)?;
+                    pages.try_next().await
                 }
             };
-            let chat = match next {
-                Ok(Some(chat)) => chat,
+            let page = match next {
+                Ok(Some(page)) => page,
                 Ok(None) => break,
                 Err(e) => {
-                    let appended = out.append(&mut file);
-                    let _ = file.sync_data();
+                    let saved = self.flush(&mut out, &mut state, &pages, true);
                     bar.abandon();
-                    appended.map_err(|e| self.io_error(&e))?;
+                    saved?;
                     let written = out.written;
                     let s = if written == 1 { "" } else { "s" };
                     return Err(CliError::from_giosg(&e, Some(self.org)).context(format!(
@@ -186,29 +218,98 @@ impl Export {
                     )));
                 }
             };
-            encoder
-                .chat(&chat, &mut out.buf)
-                .map_err(|e| self.io_error(&e))?;
-            out.ids.push(chat.id);
-            if out.buf.len() >= MAX_BATCH {
-                out.append(&mut file).map_err(|e| self.io_error(&e))?;
+            for chat in &page.results {
+                encoder
+                    .chat(chat, &mut out.buf)
+                    .map_err(|e| self.io_error(&e))?;
+                tracing::debug!(target: "giosg::export", id = %chat.id, "chat encoded");
             }
-            bar.inc(1);
+            out.pending += page.results.len() as u64;
+            bar.inc(page.results.len() as u64);
+            if let (false, Some(expected)) = (resumed, pages.completeness().expected) {
+                bar.set_length(expected);
+            }
+            if out.buf.len() >= MAX_BATCH {
+                self.flush(&mut out, &mut state, &pages, false)?;
+            }
         }
-        out.append(&mut file).map_err(|e| self.io_error(&e))?;
-        let written = out.written;
-        file.sync_data().map_err(|e| self.io_error(&e))?;
+        self.flush(&mut out, &mut state, &pages, true)?;
         bar.finish_and_clear();
+        warn::completeness(&pages.completeness());
         Ok(Report {
-            written,
-            resumed_after: point.cursor,
+            written: out.written,
+            resumed,
             cut,
         })
     }
 
-    /// Opens (or creates) the file, finds where to resume, cuts what follows, and leaves the
-    /// file positioned at its end.
-    fn open(&self, header: Option<&[u8]>) -> Result<(File, ResumePoint, u64), CliError> {
+    /// Appends what waits; once [`SYNC_INTERVAL`] has passed (or when `force`d), syncs the
+    /// file and then records the state: the file's length and the work left.
+    fn flush(
+        &self,
+        out: &mut Appender,
+        state: &mut State,
+        pages: &PageStream<ReqwestTransport>,
+        force: bool,
+    ) -> Result<(), CliError> {
+        out.append().map_err(|e| self.io_error(&e))?;
+        if !force && out.synced.elapsed() < SYNC_INTERVAL {
+            return Ok(());
+        }
+        out.file.sync_data().map_err(|e| self.io_error(&e))?;
+        state.offset = out.len;
+        state.checkpoint = pages.checkpoint();
+        self.save(state)?;
+        out.synced = Instant::now();
+        Ok(())
+    }
+
+    /// The state file's path: `<file>.giosg-state`.
+    fn state_path(&self) -> PathBuf {
+        let mut name = self.out.as_os_str().to_owned();
+        name.push(".giosg-state");
+        PathBuf::from(name)
+    }
+
+    /// Replaces the state file atomically: a new file, synced, renamed over the old one.
+    fn save(&self, state: &State) -> Result<(), CliError> {
+        let path = self.state_path();
+        let mut tmp = path.clone().into_os_string();
+        tmp.push(".tmp");
+        let tmp = PathBuf::from(tmp);
+        let json = serde_json::to_vec(state).expect("a state serialises");
+        let written = File::create(&tmp)
+            .and_then(|mut f| f.write_all(&json).and_then(|()| f.sync_all()))
+            .and_then(|()| std::fs::rename(&tmp, &path));
+        written.map_err(|e| CliError::io(path.display(), &e))?;
+        sync_parent(&path);
+        Ok(())
+    }
+
+    /// The state this export would start a new file with.
+    fn fresh_state(&self, checkpoint: Option<Checkpoint>) -> State {
+        let mut filter = self.filter.clone();
+        filter.page_size = None;
+        filter.page = None;
+        State {
+            version: STATE_VERSION,
+            org: self.org,
+            filter,
+            format: match (self.format, self.csv_logs) {
+                (ExportFormat::Jsonl, _) => "jsonl",
+                (ExportFormat::Csv, false) => "csv",
+                (ExportFormat::Csv, true) => "csv-logs",
+            }
+            .to_owned(),
+            offset: 0,
+            checkpoint,
+        }
+    }
+
+    /// Opens (or creates) the file and its state, cuts what the state does not account for,
+    /// and leaves the file positioned at its end. Returns the appender, the state, the bytes
+    /// cut and whether an earlier run is being continued.
+    fn open(&self, header: Option<&[u8]>) -> Result<(Appender, State, u64, bool), CliError> {
         let created = !self.out.exists();
         let mut file = OpenOptions::new()
             .read(true)
@@ -218,24 +319,55 @@ impl Export {
             .open(&self.out)
             .map_err(|e| self.io_error(&e))?;
         let len = file.metadata().map_err(|e| self.io_error(&e))?.len();
-        let layout = match header {
-            None => Layout::Jsonl,
-            Some(header) => Layout::Csv {
-                header,
-                per_message: self.csv_logs,
-            },
+        let fresh = self.fresh_state(None);
+        let (state, keep, resumed) = match self.load()? {
+            Some(saved) => {
+                let mut expected = saved.clone();
+                expected.offset = fresh.offset;
+                expected.checkpoint = None;
+                if expected != fresh {
+                    return Err(CliError::usage(format!(
+                        "{} was started with other options ({}); rerun with the same filters, ordering and --format, or choose another --out",
+                        self.out.display(),
+                        describe(&saved)
+                    )));
+                }
+                if saved.offset > len {
+                    return Err(CliError::usage(format!(
+                        "{} is shorter ({len} bytes) than its state says ({} bytes): it was changed by something else; choose another --out",
+                        self.out.display(),
+                        saved.offset
+                    )));
+                }
+                let offset = saved.offset;
+                (saved, offset, offset > header.map_or(0, <[u8]>::len) as u64)
+            }
+            None if len == 0 => (fresh, 0, false),
+            None => {
+                // A file from before states existed: resume after its last complete record.
+                let layout = match header {
+                    None => Layout::Jsonl,
+                    Some(header) => Layout::Csv {
+                        header,
+                        per_message: self.csv_logs,
+                    },
+                };
+                let point = resume::inspect(&mut file, len, layout).map_err(|e| match e {
+                    ResumeError::Io(e) => self.io_error(&e),
+                    ResumeError::Foreign(why) => CliError::usage(format!(
+                        "{} cannot be resumed: {why}; choose another --out, or the --format it was written with",
+                        self.out.display()
+                    )),
+                })?;
+                let cursor = point.cursor.or(self.filter.since_id);
+                let state = self.fresh_state(Some(Checkpoint::after(cursor)));
+                (state, point.keep, point.cursor.is_some())
+            }
         };
-        let point = resume::inspect(&mut file, len, layout).map_err(|e| match e {
-            ResumeError::Io(e) => self.io_error(&e),
-            ResumeError::Foreign(why) => CliError::usage(format!(
-                "{} cannot be resumed: {why}; choose another --out, or the --format it was written with",
-                self.out.display()
-            )),
-        })?;
-        let cut = len - point.keep;
+        let cut = len - keep;
         if cut > 0 {
             tracing::info!(bytes = cut, "cutting an incomplete tail");
-            file.set_len(point.keep)
+            file.set_len(keep)
                 .and_then(|()| file.sync_all())
                 .map_err(|e| self.io_error(&e))?;
         }
@@ -243,47 +375,83 @@ impl Export {
             sync_parent(&self.out);
         }
         file.seek(SeekFrom::End(0)).map_err(|e| self.io_error(&e))?;
-        Ok((file, point, cut))
+        let mut out = Appender {
+            file,
+            len: keep,
+            written: 0,
+            buf: Vec::new(),
+            pending: 0,
+            synced: Instant::now(),
+        };
+        let mut state = state;
+        if keep == 0 {
+            if let Some(header) = header {
+                out.buf.extend_from_slice(header);
+                out.append().map_err(|e| self.io_error(&e))?;
+            }
+        }
+        out.file.sync_data().map_err(|e| self.io_error(&e))?;
+        state.offset = out.len;
+        self.save(&state)?;
+        Ok((out, state, cut, resumed))
     }
 
-    /// A progress bar of the chats still to export: done / count, rate, ETA.
-    async fn progress_bar(
-        &self,
-        client: &Client,
-        cursor: Option<Uuid>,
-    ) -> Result<ProgressBar, CliError> {
-        let mut filter = self.filter.clone();
-        filter.since_id = cursor;
-        filter.page = None;
-        filter.page_size = Some(1);
-        let count = client
-            .chats(self.org)
-            .filter(filter)
-            .first_page()
-            .await
-            .map_err(|e| CliError::from_giosg(&e, Some(self.org)))?
-            .count;
-        let style = ProgressStyle::with_template(
-            "{spinner} [{bar:30}] {human_pos}/{human_len} chats  {rate}  ETA {eta}",
-        )
-        .expect("a valid template")
-        .with_key(
-            "rate",
-            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                let _ = write!(w, "{:.0} chats/s", state.per_sec());
-            },
-        )
-        .progress_chars("=> ");
-        Ok(
-            ProgressBar::with_draw_target(Some(count), ProgressDrawTarget::stderr())
-                .with_style(style),
-        )
+    /// The saved state, if there is one.
+    fn load(&self) -> Result<Option<State>, CliError> {
+        let path = self.state_path();
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(CliError::io(path.display(), &e)),
+        };
+        let state: State = serde_json::from_slice(&bytes).map_err(|e| {
+            CliError::usage(format!(
+                "{} is not an export state ({e}); remove it to start {} afresh",
+                path.display(),
+                self.out.display()
+            ))
+        })?;
+        if state.version != STATE_VERSION {
+            return Err(CliError::usage(format!(
+                "{} has state version {}, this giosg writes {STATE_VERSION}",
+                path.display(),
+                state.version
+            )));
+        }
+        Ok(Some(state))
     }
 
     /// A local failure on the output file.
     fn io_error(&self, e: &io::Error) -> CliError {
         CliError::io(self.out.display(), e)
     }
+}
+
+/// The options a state was written with, for an error message.
+fn describe(state: &State) -> String {
+    let query = giosg_query::query::encode(&state.filter);
+    let query = if query.is_empty() {
+        "no filters".to_owned()
+    } else {
+        query
+    };
+    format!("--format {}, {query}", state.format)
+}
+
+/// A progress bar of the chats exported: done / count (once known), rate, ETA.
+fn progress_bar() -> ProgressBar {
+    let style = ProgressStyle::with_template(
+        "{spinner} [{bar:30}] {human_pos}/{human_len} chats  {rate}  ETA {eta}",
+    )
+    .expect("a valid template")
+    .with_key(
+        "rate",
+        |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{:.0} chats/s", state.per_sec());
+        },
+    )
+    .progress_chars("=> ");
+    ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(style)
 }
 
 /// Syncs the directory holding a new file, so that the file's name survives a crash too.

@@ -79,10 +79,13 @@ impl Listing {
         let mut chats = client
             .chats(self.org)
             .filter(self.filter.clone())
-            .concurrency(self.concurrency)
-            .stream();
+            .concurrency(self.concurrency);
+        if let Some(limit) = self.limit {
+            chats = chats.limit(limit);
+        }
+        let mut chats = chats.stream();
         let mut written = 0u64;
-        while self.limit.is_none_or(|limit| written < limit) {
+        loop {
             let chat = match chats.try_next().await {
                 Ok(Some(chat)) => chat,
                 Ok(None) => break,
@@ -96,10 +99,12 @@ impl Listing {
             }
             written += 1;
         }
-        match writer.finish() {
+        let finished = match writer.finish() {
             Ok(()) => Ok(written),
             Err(e) => quiet_pipe(e).map(|()| written),
-        }
+        };
+        crate::warn::completeness(&chats.completeness());
+        finished
     }
 }
 

@@ -20,6 +20,7 @@ mod list;
 mod output;
 mod resume;
 mod summary;
+mod warn;
 
 use args::{ChatsCommand, Cli, Command};
 use clap::Parser;

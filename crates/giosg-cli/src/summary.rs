@@ -41,11 +41,11 @@ pub async fn collect(
     concurrency: usize,
 ) -> Result<Summary, CliError> {
     tracing::debug!(%org, ?filter, "summarising chats");
-    let mut chats = client
-        .chats(org)
-        .filter(filter)
-        .concurrency(concurrency)
-        .stream();
+    let mut chats = client.chats(org).filter(filter).concurrency(concurrency);
+    if concurrency > 1 {
+        chats = chats.unordered();
+    }
+    let mut chats = chats.stream();
     let mut summary = Summary::default();
     while let Some(chat) = chats
         .try_next()
@@ -54,6 +54,7 @@ pub async fn collect(
     {
         summary.add(&chat);
     }
+    crate::warn::completeness(&chats.completeness());
     Ok(summary)
 }
 

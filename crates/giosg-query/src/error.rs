@@ -138,6 +138,10 @@ pub enum ValidationError {
     /// An extra parameter has an empty name.
     #[error("extra parameter names must not be empty")]
     EmptyParameterName,
+    /// `since_id` with a descending ordering: chats added later sort before the cursor and
+    /// would never be seen.
+    #[error("since_id needs an ascending ordering: with -{0}, chats added later come before the cursor and would be missed")]
+    DescendingKeyset(&'static str),
     /// A query string did not decode (see [`crate::query::decode`]).
     #[error("parameter {name}: {reason}")]
     Malformed {
@@ -244,12 +248,32 @@ pub enum PagingError {
         /// The next page it names.
         next: u64,
     },
-    /// In keyset mode, a page brought no chat after the cursor.
+    /// In keyset mode, answers kept bringing no chat after the cursor.
     #[error("the page after chat {cursor} brought no newer chat: the listing does not advance")]
     CursorStuck {
         /// The cursor.
         cursor: giosg_model::Uuid,
     },
+    /// The chat paging continued after vanished (the server answered as if nothing followed
+    /// it, though the previous page promised more), and the listing's order gives no way to
+    /// find the place again (only the default order can re-anchor on a start time).
+    #[error("chat {cursor} vanished while listing after it, and this ordering cannot find the place again: list with the default ordering, or retry")]
+    CursorVanished {
+        /// The cursor.
+        cursor: giosg_model::Uuid,
+    },
+    /// A page's chats are not in the listing's order.
+    #[error("chat {id} is out of the listing's order")]
+    OutOfOrder {
+        /// The first chat out of order.
+        id: giosg_model::Uuid,
+    },
+    /// Nothing is left to ask, yet the listing is not complete (a bug: please report it).
+    #[error("the listing stalled: nothing left to ask, yet not complete")]
+    Stalled,
+    /// An answer was handed back for a request the planner did not make (a caller's bug).
+    #[error("an answer for a request that is not pending")]
+    UnknownTicket,
 }
 
 /// A request that did not complete. Transports construct these; [`Exchange`](crate::Exchange)

@@ -44,6 +44,7 @@
 mod endpoint;
 mod error;
 mod paging;
+mod plan;
 pub mod query;
 mod response;
 mod retry;
@@ -57,6 +58,10 @@ pub use error::{
     ValidationError,
 };
 pub use paging::{KeysetPager, Pager};
+pub use plan::{
+    Anomaly, Checkpoint, Completeness, Cursor, Delivery, PlanOptions, PlannedRequest, Planner,
+    SortValues, Ticket, MAX_PAGE_SIZE,
+};
 pub use response::decode_page;
 pub use retry::{Exchange, RetryAfter, RetryPolicy, Verdict};
 pub use secret::{Credentials, Secret};

@@ -96,16 +96,16 @@ impl Pager {
         self.next = None;
         self.next_url = None;
         if !chats.is_empty() && envelope.current_page < envelope.num_pages {
-            if let Some(next) = envelope.next_page {
-                if next <= envelope.current_page {
-                    return Err(PagingError::NotAdvancing {
-                        current: envelope.current_page,
-                        next,
-                    });
-                }
-                self.next = Some(next);
-                self.next_url = envelope.next_page_url.clone();
+            // `num_pages` says more follow: a missing `next_page` does not end the listing.
+            let next = envelope.next_page.unwrap_or(envelope.current_page + 1);
+            if next <= envelope.current_page {
+                return Err(PagingError::NotAdvancing {
+                    current: envelope.current_page,
+                    next,
+                });
             }
+            self.next = Some(next);
+            self.next_url = envelope.next_page_url.clone();
         }
         self.dropped += self.seen.dedup(&mut chats);
         self.last = Some(envelope.clone());

@@ -2,8 +2,11 @@
 
 use crate::builder::{Assemble, ClientBuilder, Core};
 use crate::fetch::{copy, Fetch, Step};
+use crate::listing::{Engine, Spec};
 use giosg_model::{Chat, ChatFilter, Page, Uuid};
-use giosg_query::{ChatList, Error, KeysetPager, PageRequest, Pager, TransportError};
+use giosg_query::{
+    Checkpoint, Completeness, Error, PageRequest, Pager, PagingError, TransportError,
+};
 use std::{collections::VecDeque, sync::Arc, time::Duration};
 
 /// Sends a request and reads the whole response, blocking.
@@ -81,9 +84,7 @@ impl<T: Transport> Client<T> {
     pub fn chats(&self, org: Uuid) -> Chats<T> {
         Chats {
             client: self.clone(),
-            org,
-            filter: ChatFilter::new(),
-            extra: Vec::new(),
+            spec: Spec::new(org),
         }
     }
 
@@ -102,52 +103,57 @@ impl<T: Transport> Client<T> {
 }
 
 /// A listing of an organisation's chats, to refine and then run.
+///
+/// Listings page by keyset (`since_id`), so chats added or deleted while listing shift
+/// nothing; page numbers are used only when the filter asks for a `page`.
 #[derive(Debug)]
 #[must_use]
 pub struct Chats<T> {
     client: Client<T>,
-    org: Uuid,
-    filter: ChatFilter,
-    extra: Vec<(String, String)>,
+    spec: Spec,
 }
 
 impl<T: Transport> Chats<T> {
     /// Sets the filter (ordering, page size, time range, tag, ...).
     pub fn filter(mut self, filter: ChatFilter) -> Self {
-        self.filter = filter;
+        self.spec.filter = filter;
         self
     }
 
     /// Adds a raw query parameter the typed filter does not know yet. It cannot override a
     /// typed parameter.
     pub fn extra_param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.extra.push((name.into(), value.into()));
+        self.spec.extra.push((name.into(), value.into()));
         self
     }
 
-    fn list(&self) -> Result<ChatList, Error> {
-        let endpoint = &self.client.inner.core.endpoint;
-        Ok(endpoint.chats_with_extra(self.org, &self.filter, self.extra.clone())?)
+    /// Hands out at most `n` chats, asking only for pages that can be needed for them.
+    pub fn limit(mut self, n: u64) -> Self {
+        self.spec.options.limit = Some(n);
+        self
+    }
+
+    /// Continues a listing from a checkpoint taken of the same listing
+    /// ([`Pages::checkpoint`]): only what was not handed out then, and what was added since.
+    pub fn resume(mut self, checkpoint: Checkpoint) -> Self {
+        self.spec.resume = Some(checkpoint);
+        self
     }
 
     /// The first page (the filter's `page`, default 1), as the API sends it.
     pub fn first_page(&self) -> Result<Page<Chat>, Error> {
-        let list = self.list()?;
-        let pager = Pager::new(list);
+        let pager = Pager::new(self.spec.list(&self.client.inner.core.endpoint)?);
         let request = pager.next_request().expect("a new pager has a first page");
         self.client.fetch(&request)
     }
 
-    /// Every page, lazily, from the filter's `page` on. Chats already yielded on a previous
-    /// page (page drift) are dropped from later ones.
+    /// Every page, lazily, in the listing's order. A page's results are the chats new to the
+    /// listing: never a chat twice.
     pub fn pages(&self) -> Pages<T> {
-        Pages {
-            client: self.client.clone(),
-            state: self.list().map(Pager::new).map_err(Some),
-        }
+        Pages::new(self.client.clone(), &self.spec)
     }
 
-    /// Every chat across pages, lazily: one page in memory at a time.
+    /// Every chat, lazily: one page in memory at a time.
     pub fn iter(&self) -> ChatIter<T> {
         ChatIter {
             pages: self.pages(),
@@ -156,17 +162,16 @@ impl<T: Transport> Chats<T> {
     }
 
     /// Incremental sync: every chat after `since` (exclusive; `None` for all) in the
-    /// listing's order, by keyset paging (`since_id`), so chats inserted or removed meanwhile
-    /// cause no skip and no duplicate. [`Sync::cursor`] is where the next sync resumes.
-    pub fn sync_from(&self, since: Option<Uuid>) -> Sync<T> {
-        let state = self
-            .list()
-            .and_then(|list| Ok(KeysetPager::new(&list, since)?))
-            .map_err(Some);
-        Sync {
-            client: self.client.clone(),
-            state,
-            buffer: VecDeque::new(),
+    /// listing's order, so chats inserted or removed meanwhile cause no skip and no
+    /// duplicate. [`SyncIter::cursor`] is where the next sync resumes. The ordering must be
+    /// ascending (chats added later would come before the cursor otherwise).
+    pub fn sync_from(&self, since: Option<Uuid>) -> SyncIter<T> {
+        let spec = self.spec.sync(since);
+        SyncIter {
+            chats: ChatIter {
+                pages: Pages::new(self.client.clone(), &spec),
+                buffer: VecDeque::new(),
+            },
             last: since,
         }
     }
@@ -176,14 +181,53 @@ impl<T: Transport> Chats<T> {
 #[derive(Debug)]
 pub struct Pages<T> {
     client: Client<T>,
-    /// The pager, or the error to yield once before ending.
-    state: Result<Pager, Option<Error>>,
+    /// The engine, or the error to yield once before ending.
+    state: Result<Engine, Option<Error>>,
+    /// The engine's last report, kept when an error ends the listing.
+    ended: Option<Box<(Completeness, Option<Checkpoint>)>>,
 }
 
 impl<T> Pages<T> {
-    /// How many chats were dropped as repeats (page drift) so far.
+    fn new(client: Client<T>, spec: &Spec) -> Self {
+        let state = spec.engine(&client.inner.core.endpoint).map_err(Some);
+        Pages {
+            client,
+            state,
+            ended: None,
+        }
+    }
+
+    /// What was handed out so far against what the server counted, and what did not add up;
+    /// once the listing ended, [`Completeness::shortfall`] says how many chats it is short.
+    pub fn completeness(&self) -> Completeness {
+        match (&self.state, &self.ended) {
+            (Ok(engine), _) => engine.completeness(),
+            (Err(_), Some(ended)) => ended.0.clone(),
+            (Err(_), None) => Completeness::default(),
+        }
+    }
+
+    /// The work left as of the pages handed out so far, to [`Chats::resume`] later; `None`
+    /// for a listing by page numbers.
+    pub fn checkpoint(&self) -> Option<Checkpoint> {
+        match (&self.state, &self.ended) {
+            (Ok(engine), _) => engine.checkpoint(),
+            (Err(_), Some(ended)) => ended.1.clone(),
+            (Err(_), None) => None,
+        }
+    }
+
+    /// How many chats were dropped as repeats so far.
     pub fn dropped(&self) -> u64 {
-        self.state.as_ref().map_or(0, Pager::dropped)
+        self.completeness().repeats
+    }
+
+    fn end(&mut self, e: Error) -> Option<Result<Page<Chat>, Error>> {
+        if let Ok(engine) = &self.state {
+            self.ended = Some(Box::new((engine.completeness(), engine.checkpoint())));
+        }
+        self.state = Err(None);
+        Some(Err(e))
     }
 }
 
@@ -191,19 +235,25 @@ impl<T: Transport> Iterator for Pages<T> {
     type Item = Result<Page<Chat>, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let pager = match &mut self.state {
-            Ok(pager) => pager,
-            Err(e) => return e.take().map(Err),
-        };
-        let request = pager.next_request()?;
-        let result = self
-            .client
-            .fetch(&request)
-            .and_then(|page| Ok(pager.accept(request.page, page)?));
-        if result.is_err() {
-            self.state = Err(None);
+        loop {
+            let engine = match &mut self.state {
+                Ok(engine) => engine,
+                Err(e) => return e.take().map(Err),
+            };
+            if let Some(page) = engine.poll_page() {
+                return Some(Ok(page));
+            }
+            if engine.is_finished() {
+                return None;
+            }
+            let Some((wait, request)) = engine.poll_request() else {
+                return self.end(PagingError::Stalled.into());
+            };
+            let outcome = self.client.fetch(&request);
+            if let Err(e) = engine.accept(wait, outcome) {
+                return self.end(e);
+            }
         }
-        Some(result)
     }
 }
 
@@ -215,7 +265,12 @@ pub struct ChatIter<T> {
 }
 
 impl<T> ChatIter<T> {
-    /// How many chats were dropped as repeats (page drift) so far.
+    /// See [`Pages::completeness`] (the chats still buffered count as handed out).
+    pub fn completeness(&self) -> Completeness {
+        self.pages.completeness()
+    }
+
+    /// How many chats were dropped as repeats so far.
     pub fn dropped(&self) -> u64 {
         self.pages.dropped()
     }
@@ -239,47 +294,38 @@ impl<T: Transport> Iterator for ChatIter<T> {
 
 /// An incremental sync; see [`Chats::sync_from`].
 #[derive(Debug)]
-pub struct Sync<T> {
-    client: Client<T>,
-    state: Result<KeysetPager, Option<Error>>,
-    buffer: VecDeque<Chat>,
+pub struct SyncIter<T> {
+    chats: ChatIter<T>,
     /// The last chat yielded (or the starting point), kept through errors.
     last: Option<Uuid>,
 }
 
-impl<T> Sync<T> {
+impl<T> SyncIter<T> {
     /// The last chat yielded so far (or the starting point): where a later sync resumes,
     /// also after an error or when the caller stops early.
     pub fn cursor(&self) -> Option<Uuid> {
         self.last
     }
+
+    /// See [`Pages::completeness`].
+    pub fn completeness(&self) -> Completeness {
+        self.chats.completeness()
+    }
+
+    /// How many chats were dropped as repeats so far.
+    pub fn dropped(&self) -> u64 {
+        self.chats.dropped()
+    }
 }
 
-impl<T: Transport> Iterator for Sync<T> {
+impl<T: Transport> Iterator for SyncIter<T> {
     type Item = Result<Chat, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if let Some(chat) = self.buffer.pop_front() {
-                self.last = Some(chat.id);
-                return Some(Ok(chat));
-            }
-            let pager = match &mut self.state {
-                Ok(pager) => pager,
-                Err(e) => return e.take().map(Err),
-            };
-            let request = pager.next_request()?;
-            match self
-                .client
-                .fetch(&request)
-                .and_then(|page| Ok(pager.accept(page)?))
-            {
-                Ok(chats) => self.buffer.extend(chats),
-                Err(e) => {
-                    self.state = Err(None);
-                    return Some(Err(e));
-                }
-            }
+        let item = self.chats.next()?;
+        if let Ok(chat) = &item {
+            self.last = Some(chat.id);
         }
+        Some(item)
     }
 }

@@ -32,17 +32,21 @@
 mod blocking;
 mod builder;
 mod fetch;
+mod listing;
 #[cfg(feature = "async")]
 mod nonblocking;
 
 #[cfg(feature = "blocking")]
-pub use blocking::{ChatIter, Chats, Client, Pages, Sync, Transport};
+pub use blocking::{ChatIter, Chats, Client, Pages, SyncIter, Transport};
 pub use builder::{ClientBuilder, FromSettings, TransportSettings};
 #[cfg(feature = "async")]
-pub use nonblocking::{AsyncChats, AsyncClient, AsyncTransport};
+pub use nonblocking::{
+    AsyncChats, AsyncClient, AsyncTransport, ChatStream, PageStream, SyncStream,
+};
 
 pub use giosg_query::{
-    ApiError, ApiErrorKind, Credentials, Error, RetryPolicy, TransportError, TransportErrorKind,
+    Anomaly, ApiError, ApiErrorKind, Checkpoint, Completeness, Credentials, Error, RetryPolicy,
+    TransportError, TransportErrorKind,
 };
 
 /// The result of every client call.

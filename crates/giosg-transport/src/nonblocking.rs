@@ -2,9 +2,16 @@
 
 use crate::builder::{Assemble, ClientBuilder, Core};
 use crate::fetch::{copy, Fetch, Step};
-use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use crate::listing::{Engine, Spec, Wait};
+use futures_core::Stream;
+use futures_util::future::{BoxFuture, FutureExt};
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use giosg_model::{Chat, ChatFilter, Page, Uuid};
-use giosg_query::{ChatList, Error, KeysetPager, PageRequest, Pager, PagingError, TransportError};
+use giosg_query::{
+    Checkpoint, Completeness, Delivery, Error, PageRequest, Pager, PagingError, TransportError,
+};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::{collections::VecDeque, future::Future, sync::Arc, time::Duration};
 use tracing::Instrument;
 
@@ -86,10 +93,7 @@ impl<T: AsyncTransport + 'static> AsyncClient<T> {
     pub fn chats(&self, org: Uuid) -> AsyncChats<T> {
         AsyncChats {
             client: self.clone(),
-            org,
-            filter: ChatFilter::new(),
-            extra: Vec::new(),
-            concurrency: 1,
+            spec: Spec::new(org),
         }
     }
 
@@ -113,183 +117,277 @@ impl<T: AsyncTransport + 'static> AsyncClient<T> {
 }
 
 /// A listing of an organisation's chats, to refine and then run.
+///
+/// Listings page by keyset (`since_id`), so chats added or deleted while listing shift
+/// nothing; page numbers are used only when the filter asks for a `page`. With the default
+/// order (`start_time` ascending) and [`concurrency`](AsyncChats::concurrency) above 1, the
+/// listing is split into start-time windows fetched at once; other orders (by `end_time`,
+/// descending) page one page at a time.
 #[derive(Debug)]
 #[must_use]
 pub struct AsyncChats<T> {
     client: AsyncClient<T>,
-    org: Uuid,
-    filter: ChatFilter,
-    extra: Vec<(String, String)>,
-    concurrency: usize,
+    spec: Spec,
 }
 
 impl<T: AsyncTransport + 'static> AsyncChats<T> {
     /// Sets the filter (ordering, page size, time range, tag, ...).
     pub fn filter(mut self, filter: ChatFilter) -> Self {
-        self.filter = filter;
+        self.spec.filter = filter;
         self
     }
 
     /// Adds a raw query parameter the typed filter does not know yet. It cannot override a
     /// typed parameter.
     pub fn extra_param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.extra.push((name.into(), value.into()));
+        self.spec.extra.push((name.into(), value.into()));
         self
     }
 
-    /// Fetches up to `n` pages at once once the first page has told how many there are
-    /// (default 1: sequential). Chats still come in order, and never twice; a page answered
-    /// before chats were added (its `count` lower than the previous page's) is fetched again,
-    /// so that no chat pushed across a page boundary meanwhile is skipped.
+    /// Fetches up to `n` pages at once (default 1: sequential), in start-time windows of the
+    /// default order. Chats still come in order (unless [`unordered`](AsyncChats::unordered))
+    /// and never twice; at most about `4 × n` pages are held while windows ahead wait.
     pub fn concurrency(mut self, n: usize) -> Self {
-        self.concurrency = n.max(1);
+        self.spec.options.concurrency = n.max(1);
         self
     }
 
-    fn list(&self) -> Result<ChatList, Error> {
-        let endpoint = &self.client.inner.core.endpoint;
-        Ok(endpoint.chats_with_extra(self.org, &self.filter, self.extra.clone())?)
+    /// Hands chats out as pages arrive, in no particular order: no page waits for an earlier
+    /// window, and idle requests split the window with the most chats left. For exports and
+    /// summaries, where order does not matter.
+    pub fn unordered(mut self) -> Self {
+        self.spec.options.delivery = Delivery::Unordered;
+        self
+    }
+
+    /// Hands out at most `n` chats, asking only for pages that can be needed for them (one
+    /// request at a time).
+    pub fn limit(mut self, n: u64) -> Self {
+        self.spec.options.limit = Some(n);
+        self
+    }
+
+    /// Continues a listing from a checkpoint taken of the same listing
+    /// ([`PageStream::checkpoint`]): only what was not handed out then, and what was added
+    /// since.
+    pub fn resume(mut self, checkpoint: Checkpoint) -> Self {
+        self.spec.resume = Some(checkpoint);
+        self
     }
 
     /// The first page (the filter's `page`, default 1), as the API sends it.
     pub async fn first_page(&self) -> Result<Page<Chat>, Error> {
-        let pager = Pager::new(self.list()?);
+        let pager = Pager::new(self.spec.list(&self.client.inner.core.endpoint)?);
         let request = pager.next_request().expect("a new pager has a first page");
         self.client.fetch(request).await
     }
 
-    /// Every page, lazily, from the filter's `page` on, with up to
-    /// [`concurrency`](AsyncChats::concurrency) requests in flight. Chats already yielded on a
-    /// previous page (page drift) are dropped from later ones.
-    pub fn pages(&self) -> BoxStream<'static, Result<Page<Chat>, Error>> {
-        let pager = match self.list() {
-            Ok(list) => Pager::new(list),
-            Err(e) => return stream::once(async { Err(e) }).boxed(),
-        };
-        let state = PagesState {
-            client: self.client.clone(),
-            pager,
-            ahead: None,
-            concurrency: self.concurrency,
-            done: false,
-        };
-        stream::unfold(state, PagesState::step).boxed()
+    /// Every page, lazily, with up to [`concurrency`](AsyncChats::concurrency) requests in
+    /// flight. A page's results are the chats new to the listing: never a chat twice.
+    pub fn pages(&self) -> PageStream<T> {
+        PageStream::new(self.client.clone(), &self.spec)
     }
 
-    /// Every chat across pages, lazily: memory stays flat however many chats there are.
-    pub fn stream(&self) -> BoxStream<'static, Result<Chat, Error>> {
-        self.pages()
-            .map_ok(|page| stream::iter(page.results.into_iter().map(Ok)))
-            .try_flatten()
-            .boxed()
+    /// Every chat across pages, lazily: memory stays bounded however many chats there are.
+    pub fn stream(&self) -> ChatStream<T> {
+        ChatStream {
+            pages: self.pages(),
+            buffer: VecDeque::new(),
+        }
     }
 
     /// Incremental sync: every chat after `since` (exclusive; `None` for all) in the listing's
-    /// order, by keyset paging (`since_id`). The last chat yielded is where the next sync
-    /// resumes.
-    pub fn sync_from(&self, since: Option<Uuid>) -> BoxStream<'static, Result<Chat, Error>> {
-        let pager = match self.list().and_then(|l| Ok(KeysetPager::new(&l, since)?)) {
-            Ok(pager) => pager,
-            Err(e) => return stream::once(async { Err(e) }).boxed(),
-        };
-        let client = self.client.clone();
-        let state = (client, Some(pager), VecDeque::<Chat>::new());
-        stream::unfold(state, |(client, mut pager, mut buffer)| async move {
-            loop {
-                if let Some(chat) = buffer.pop_front() {
-                    return Some((Ok(chat), (client, pager, buffer)));
-                }
-                let request = pager.as_ref()?.next_request()?;
-                let result = client.fetch(request).await;
-                match result.and_then(|page| Ok(pager.as_mut().expect("checked").accept(page)?)) {
-                    Ok(chats) => buffer.extend(chats),
-                    Err(e) => return Some((Err(e), (client, None, buffer))),
-                }
-            }
-        })
-        .boxed()
-    }
-}
-
-type Ahead = BoxStream<'static, (u64, Result<Page<Chat>, Error>)>;
-
-struct PagesState<T> {
-    client: AsyncClient<T>,
-    pager: Pager,
-    /// Pages fetched concurrently, in page order.
-    ahead: Option<Ahead>,
-    concurrency: usize,
-    done: bool,
-}
-
-impl<T: AsyncTransport + 'static> PagesState<T> {
-    async fn step(mut self) -> Option<(Result<Page<Chat>, Error>, Self)> {
-        if self.done {
-            return None;
-        }
-        let (number, fetched) = match self.ahead.as_mut() {
-            Some(ahead) => match ahead.next().await {
-                Some((number, fetched)) => {
-                    match self.pager.next_page() {
-                        Some(expected) if expected == number => {}
-                        // The listing ended early (an empty or last page): drop the rest.
-                        None => return None,
-                        Some(expected) => {
-                            self.done = true;
-                            let e = PagingError::WrongPage {
-                                requested: expected,
-                                got: number,
-                            };
-                            return Some((Err(e.into()), self));
-                        }
-                    }
-                    let fetched = match fetched {
-                        Ok(page) if self.pager.is_stale(&page) => {
-                            // Chats arrived between this page's answer and the previous one's:
-                            // some may have been pushed past the boundary between them. Fetch
-                            // the page again, now, as sequential paging would.
-                            let request = self.pager.next_request()?;
-                            self.client.fetch(request).await
-                        }
-                        other => other,
-                    };
-                    (number, fetched)
-                }
-                None => {
-                    self.ahead = None;
-                    return Box::pin(self.step()).await;
-                }
+    /// order, by keyset paging (`since_id`). [`SyncStream::cursor`] is where the next sync
+    /// resumes. The ordering must be ascending (chats added later would come before the
+    /// cursor otherwise).
+    pub fn sync_from(&self, since: Option<Uuid>) -> SyncStream<T> {
+        let spec = self.spec.sync(since);
+        SyncStream {
+            chats: ChatStream {
+                pages: PageStream::new(self.client.clone(), &spec),
+                buffer: VecDeque::new(),
             },
-            None => {
-                let request = self.pager.next_request()?;
-                let number = request.page;
-                (number, self.client.fetch(request).await)
-            }
-        };
-        let result = fetched.and_then(|page| Ok(self.pager.accept(number, page)?));
-        match &result {
-            Err(_) => self.done = true,
-            Ok(page) if self.ahead.is_none() && self.concurrency > 1 => {
-                self.ahead = self.fetch_ahead(page.num_pages);
-            }
-            Ok(_) => {}
+            last: since,
         }
-        Some((result, self))
+    }
+}
+
+type Fetching = FuturesUnordered<BoxFuture<'static, (Wait, Result<Page<Chat>, Error>)>>;
+
+/// Pages of a listing, as a stream; see [`AsyncChats::pages`].
+#[must_use = "streams do nothing unless polled"]
+pub struct PageStream<T> {
+    client: AsyncClient<T>,
+    /// The engine, or the error to yield once before ending.
+    state: Result<Engine, Option<Error>>,
+    /// The engine's last report, kept when an error ends the listing.
+    ended: Option<Box<(Completeness, Option<Checkpoint>)>>,
+    fetching: Fetching,
+}
+
+impl<T> std::fmt::Debug for PageStream<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PageStream")
+            .field("state", &self.state)
+            .field("in_flight", &self.fetching.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> PageStream<T> {
+    fn new(client: AsyncClient<T>, spec: &Spec) -> Self {
+        let state = spec.engine(&client.inner.core.endpoint).map_err(Some);
+        PageStream {
+            client,
+            state,
+            ended: None,
+            fetching: FuturesUnordered::new(),
+        }
     }
 
-    /// Starts fetching the pages from the next to `last`, `concurrency` at a time.
-    fn fetch_ahead(&self, last: u64) -> Option<Ahead> {
-        let first = self.pager.next_page()?;
-        if first > last {
-            return None;
+    /// What was handed out so far against what the server counted, and what did not add up;
+    /// once the listing ended, [`Completeness::shortfall`] says how many chats it is short.
+    pub fn completeness(&self) -> Completeness {
+        match (&self.state, &self.ended) {
+            (Ok(engine), _) => engine.completeness(),
+            (Err(_), Some(ended)) => ended.0.clone(),
+            (Err(_), None) => Completeness::default(),
         }
-        let list = self.pager.list().clone();
-        let client = self.client.clone();
-        let fetches = stream::iter(first..=last).map(move |n| {
-            let client = client.clone();
-            let request = list.page_request(n);
-            async move { (n, client.fetch(request).await) }
-        });
-        Some(fetches.buffered(self.concurrency).boxed())
+    }
+
+    /// The work left as of the pages handed out so far, to [`AsyncChats::resume`] later;
+    /// `None` for a listing by page numbers.
+    pub fn checkpoint(&self) -> Option<Checkpoint> {
+        match (&self.state, &self.ended) {
+            (Ok(engine), _) => engine.checkpoint(),
+            (Err(_), Some(ended)) => ended.1.clone(),
+            (Err(_), None) => None,
+        }
+    }
+
+    /// How many chats were dropped as repeats so far.
+    pub fn dropped(&self) -> u64 {
+        self.completeness().repeats
+    }
+
+    fn end(&mut self, e: Error) -> Poll<Option<Result<Page<Chat>, Error>>> {
+        if let Ok(engine) = &self.state {
+            self.ended = Some(Box::new((engine.completeness(), engine.checkpoint())));
+        }
+        self.state = Err(None);
+        self.fetching = FuturesUnordered::new();
+        Poll::Ready(Some(Err(e)))
+    }
+}
+
+impl<T: AsyncTransport + 'static> Stream for PageStream<T> {
+    type Item = Result<Page<Chat>, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            let engine = match &mut this.state {
+                Ok(engine) => engine,
+                Err(e) => return Poll::Ready(e.take().map(Err)),
+            };
+            if let Some(page) = engine.poll_page() {
+                return Poll::Ready(Some(Ok(page)));
+            }
+            if engine.is_finished() {
+                return Poll::Ready(None);
+            }
+            while let Some((wait, request)) = engine.poll_request() {
+                let client = this.client.clone();
+                this.fetching
+                    .push(async move { (wait, client.fetch(request).await) }.boxed());
+            }
+            match this.fetching.poll_next_unpin(cx) {
+                Poll::Ready(Some((wait, outcome))) => {
+                    if let Err(e) = engine.accept(wait, outcome) {
+                        return this.end(e);
+                    }
+                }
+                Poll::Ready(None) => return this.end(PagingError::Stalled.into()),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
+/// Every chat of a listing, as a stream; see [`AsyncChats::stream`].
+#[derive(Debug)]
+#[must_use = "streams do nothing unless polled"]
+pub struct ChatStream<T> {
+    pages: PageStream<T>,
+    buffer: VecDeque<Chat>,
+}
+
+impl<T> ChatStream<T> {
+    /// See [`PageStream::completeness`] (the chats still buffered count as handed out).
+    pub fn completeness(&self) -> Completeness {
+        self.pages.completeness()
+    }
+
+    /// How many chats were dropped as repeats so far.
+    pub fn dropped(&self) -> u64 {
+        self.pages.dropped()
+    }
+}
+
+impl<T: AsyncTransport + 'static> Stream for ChatStream<T> {
+    type Item = Result<Chat, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            if let Some(chat) = this.buffer.pop_front() {
+                return Poll::Ready(Some(Ok(chat)));
+            }
+            match std::task::ready!(this.pages.poll_next_unpin(cx)) {
+                Some(Ok(page)) => this.buffer.extend(page.results),
+                Some(Err(e)) => return Poll::Ready(Some(Err(e))),
+                None => return Poll::Ready(None),
+            }
+        }
+    }
+}
+
+/// An incremental sync, as a stream; see [`AsyncChats::sync_from`].
+#[derive(Debug)]
+#[must_use = "streams do nothing unless polled"]
+pub struct SyncStream<T> {
+    chats: ChatStream<T>,
+    /// The last chat yielded (or the starting point), kept through errors.
+    last: Option<Uuid>,
+}
+
+impl<T> SyncStream<T> {
+    /// The last chat yielded so far (or the starting point): where a later sync resumes,
+    /// also after an error or when the caller stops early.
+    pub fn cursor(&self) -> Option<Uuid> {
+        self.last
+    }
+
+    /// See [`PageStream::completeness`].
+    pub fn completeness(&self) -> Completeness {
+        self.chats.completeness()
+    }
+
+    /// How many chats were dropped as repeats so far.
+    pub fn dropped(&self) -> u64 {
+        self.chats.dropped()
+    }
+}
+
+impl<T: AsyncTransport + 'static> Stream for SyncStream<T> {
+    type Item = Result<Chat, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        let item = std::task::ready!(this.chats.poll_next_unpin(cx));
+        if let Some(Ok(chat)) = &item {
+            this.last = Some(chat.id);
+        }
+        Poll::Ready(item)
     }
 }

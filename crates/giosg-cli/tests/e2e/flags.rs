@@ -14,7 +14,7 @@ fn every_filter_flag_becomes_its_query_parameter() {
         "list",
         &[
             "--ordering",
-            "-start_time,end_time",
+            "end_time,start_time",
             "--page-size",
             "7",
             "--since-id",
@@ -41,7 +41,7 @@ fn every_filter_flag_becomes_its_query_parameter() {
     let listed = jsonl(out.ok());
     let first = &mock.requests()[0];
     let expect = [
-        ("ordering", "-start_time,end_time"),
+        ("ordering", "end_time,start_time"),
         ("page", "1"),
         ("page_size", "7"),
         ("since_id", since.as_str()),
@@ -58,7 +58,7 @@ fn every_filter_flag_becomes_its_query_parameter() {
         assert_eq!(first.query_value(name), Some(value), "{name} in {first:?}");
     }
     assert_eq!(first.header("authorization"), Some("Token ***"));
-    // Every chat listed matches every filter, in descending start order.
+    // Every chat listed matches every filter, in ascending end order.
     let start = parse("2025-01-01T00:00:00Z").unwrap();
     for chat in &listed {
         assert!(!chat.has_sales() && chat.is_real_conversation == Some(true));
@@ -66,9 +66,25 @@ fn every_filter_flag_becomes_its_query_parameter() {
         assert_eq!(chat.room_id.map(|r| r.to_string()), Some(room.clone()));
         assert!(chat.is_ended() && chat.start_time.unwrap() >= start);
     }
-    assert!(listed
-        .windows(2)
-        .all(|w| w[0].start_time >= w[1].start_time));
+    assert!(listed.windows(2).all(|w| w[0].end_time <= w[1].end_time));
+}
+
+#[test]
+fn since_id_with_a_descending_ordering_is_refused_before_any_request() {
+    let mock = mock(11, 20);
+    let since = mock.chats()[3].id.to_string();
+    let out = run(&mut chats(
+        &mock,
+        "list",
+        &["--ordering", "-start_time", "--since-id", &since],
+    ));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("since_id needs an ascending ordering"),
+        "{}",
+        out.stderr
+    );
+    assert!(mock.requests().is_empty());
 }
 
 #[test]
@@ -102,13 +118,21 @@ fn concurrency_fetches_every_page_once_and_keeps_the_order() {
         &["--page-size", "5", "--concurrency", "4"],
     ));
     assert_eq!(ids(&jsonl(out.ok())), ids(&mock.chats()));
-    let mut pages: Vec<u64> = mock
-        .requests()
+    let requests = mock.requests();
+    // Keyset paging in start-time windows: never a page number past 1, several windows.
+    assert!(requests.iter().all(|r| r.query_value("page") == Some("1")));
+    let windows: std::collections::BTreeSet<_> = requests
         .iter()
-        .map(|r| r.query_value("page").unwrap().parse().unwrap())
+        .filter(|r| r.query_value("since_id").is_none())
+        .map(|r| r.query_value("start_time").map(str::to_owned))
         .collect();
-    pages.sort_unstable();
-    assert_eq!(pages, (1..=13).collect::<Vec<_>>());
+    assert!(windows.len() > 1, "{requests:?}");
+    // 13 pages' worth of chats, plus at most one boundary page per window.
+    assert!(
+        requests.len() <= 13 + windows.len(),
+        "{} requests",
+        requests.len()
+    );
 }
 
 #[test]
