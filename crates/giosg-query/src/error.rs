@@ -262,6 +262,12 @@ pub enum PagingError {
         /// The cursor.
         cursor: giosg_model::Uuid,
     },
+    /// Answers kept coming back empty while saying more chats follow.
+    #[error("the API kept sending empty pages while counting {count} more chats")]
+    EmptyButMore {
+        /// The `count` of the last such answer.
+        count: u64,
+    },
     /// A page's chats are not in the listing's order.
     #[error("chat {id} is out of the listing's order")]
     OutOfOrder {

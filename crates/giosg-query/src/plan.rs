@@ -330,6 +330,8 @@ enum End {
 struct Ask {
     ticket: u64,
     since: Option<Uuid>,
+    /// Re-anchored with a `start_time` filter, which leaves out chats without a start time.
+    by_time: bool,
     nulls_first: bool,
     size: u32,
 }
@@ -560,7 +562,7 @@ impl Planner {
             w.end.is_none()
                 && w.pending.is_none()
                 && (self.options.delivery == Delivery::Unordered
-                    || Some(i) == front
+                    || (Some(i) == front && w.held.is_empty())
                     || w.held.len() < self.options.pages_ahead)
         })
     }
@@ -588,11 +590,13 @@ impl Planner {
             },
             (_, cursor) => (w.lo, cursor.map(|c| c.id), w.nulls),
         };
+        let by_time = matches!(w.mode, Mode::Reanchor { .. }) && !nulls_first;
         let ticket = self.next_ticket;
         self.next_ticket += 1;
         let ask = Ask {
             ticket,
             since,
+            by_time,
             nulls_first,
             size,
         };
@@ -769,13 +773,11 @@ impl Planner {
                 Delivery::Unordered => self.ready.push_back((page, cursor, w.id)),
             }
             let w = &mut self.windows[index];
-            w.end = if past {
-                Some(End::Bound)
-            } else if says_more {
-                None
-            } else {
-                Some(End::Exhausted)
-            };
+            if past {
+                w.end = Some(End::Bound);
+            } else if !says_more {
+                self.exhausted(index, ask);
+            }
             return Ok(());
         }
 
@@ -790,23 +792,28 @@ impl Planner {
         if repeats > 0 {
             if !says_more {
                 // Everything from here on was taken already.
-                w.end = Some(End::Exhausted);
+                self.exhausted(index, ask);
                 return Ok(());
             }
             // A full answer of chats at or before the cursor: the server ignored `since_id`,
             // or the chats sharing the cursor's start time fill pages while re-anchoring.
-            w.stuck += 1;
             let next = match w.mode {
                 Mode::Reanchor { probe } if probe != last_repeat => {
+                    // The probe moves on through the chats sharing the cursor's start time.
+                    w.stuck = 0;
                     Mode::Reanchor { probe: last_repeat }
                 }
                 Mode::Keyset if can_reanchor => Mode::Reanchor { probe: None },
-                _ => return Err(PagingError::CursorStuck { cursor: cursor_id }),
+                // The same answer again: ask again, a few times.
+                same => same,
             };
+            if next == w.mode || w.mode == Mode::Keyset {
+                w.stuck += 1;
+            }
             if w.stuck > MAX_STUCK {
                 return Err(PagingError::CursorStuck { cursor: cursor_id });
             }
-            let first_loss = w.mode == Mode::Keyset;
+            let first_loss = w.mode == Mode::Keyset && next != Mode::Keyset;
             w.mode = next;
             if first_loss {
                 self.note(Anomaly::CursorLost { cursor: cursor_id });
@@ -831,8 +838,43 @@ impl Planner {
             }
             return Ok(());
         }
-        w.end = Some(End::Exhausted);
+        if says_more {
+            // Nothing at all, yet more is said to follow: ask again, a few times.
+            w.stuck += 1;
+            if w.stuck > MAX_STUCK {
+                return Err(PagingError::EmptyButMore {
+                    count: envelope.count,
+                });
+            }
+            return Ok(());
+        }
+        self.exhausted(index, ask);
         Ok(())
+    }
+
+    /// Ends a window whose listing has nothing after its cursor. A window that also covers
+    /// the chats without a start time, re-anchored with a `start_time` filter (which leaves
+    /// them out), is split instead: its timed part ends just after the cursor, and the chats
+    /// without a start time get their window, as when the first window splits.
+    fn exhausted(&mut self, index: usize, ask: Ask) {
+        let w = &mut self.windows[index];
+        let covers_nulls = !w.nulls && w.lo.is_none() && w.hi.is_none();
+        let at = w
+            .cursor
+            .and_then(|c| c.start_time())
+            .map(|t| floor_ms(t) + TimeDelta::milliseconds(1));
+        match at {
+            Some(at) if ask.by_time && covers_nulls => {
+                w.hi = Some(at);
+                w.end = Some(End::Bound);
+                let timed = Window::new(self.next_window, Some(at), None, false, None);
+                let nulls = Window::new(self.next_window + 1, None, None, true, None);
+                self.next_window += 2;
+                self.windows.insert(index + 1, timed);
+                self.windows.push(nulls);
+            }
+            _ => w.end = Some(End::Exhausted),
+        }
     }
 
     fn note(&mut self, anomaly: Anomaly) {
