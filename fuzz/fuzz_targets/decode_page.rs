@@ -16,7 +16,11 @@ fuzz_target!(|data: &[u8]| {
     }
     let raw = u16::from_le_bytes([data[0], data[1]]);
     // Half of the inputs as 200, the rest spread over every status.
-    let status = if raw & 1 == 0 { 200 } else { 100 + (raw >> 1) % 900 };
+    let status = if raw & 1 == 0 {
+        200
+    } else {
+        100 + (raw >> 1) % 900
+    };
     let max_body = match data[2] % 4 {
         0 => giosg_query::DEFAULT_MAX_BODY,
         1 => 64,
@@ -27,7 +31,11 @@ fuzz_target!(|data: &[u8]| {
     let mut builder = http::Response::builder().status(status);
     if data[2] & 0x80 != 0 {
         // A Retry-After from the body's first bytes (seconds, a date, or junk).
-        let end = body.iter().position(|&b| b == b'\n').unwrap_or(body.len()).min(40);
+        let end = body
+            .iter()
+            .position(|&b| b == b'\n')
+            .unwrap_or(body.len())
+            .min(40);
         if let Ok(v) = http::HeaderValue::from_bytes(&body[..end]) {
             builder = builder.header("retry-after", v);
         }

@@ -1,11 +1,15 @@
-//! The paging machines, fed arbitrary page sequences: `Pager` (page numbers) and `KeysetPager`
-//! (`since_id`). Whatever the pages say, every request goes to the base URL's origin with the
-//! token, page numbers only move forward, no chat is yielded twice, the drop count adds up,
-//! the keyset cursor is the last chat yielded, and after an error nothing more is asked.
+//! The paging machines, fed arbitrary answers: `Pager` (page numbers) and `Planner` (keyset
+//! windows, answers in any order). Whatever the answers say, every request goes to the base
+//! URL's origin with the token, page numbers only move forward, no chat is handed out twice,
+//! the planner either finishes or keeps asking (never stalls with nothing pending), and after
+//! an error nothing more is asked.
 #![no_main]
 
 use giosg_model::{Chat, ChatFilter, Page, Uuid};
-use giosg_query::{query, ChatList, Credentials, Endpoint, KeysetPager, PageRequest, Pager};
+use giosg_query::{
+    query, ChatList, Credentials, Delivery, Endpoint, PageRequest, Pager, PlanOptions,
+    PlannedRequest, Planner,
+};
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use std::collections::HashSet;
@@ -17,7 +21,16 @@ const POOL: u128 = 200;
 fn chats(u: &mut Unstructured) -> Result<Vec<Chat>> {
     let n = u.int_in_range(0..=40)?;
     (0..n)
-        .map(|_| Ok(Chat::new(Uuid::from_u128(u.int_in_range(1..=POOL)?))))
+        .map(|_| {
+            let mut chat = Chat::new(Uuid::from_u128(u.int_in_range(1..=POOL)?));
+            if u.ratio(7, 8)? {
+                let minutes: u16 = u.arbitrary()?;
+                chat.start_time = giosg_model::time::parse("2025-01-01T00:00:00Z")
+                    .ok()
+                    .map(|t| t + chrono::TimeDelta::minutes(i64::from(minutes)));
+            }
+            Ok(chat)
+        })
         .collect()
 }
 
@@ -36,7 +49,9 @@ fn suggested_url(u: &mut Unstructured, list: &ChatList, next: u64) -> Result<Opt
         0 => None,
         1 => Some(list.page_url(next).to_string()),
         2 => Some(format!("https://evil.example{path}?page={next}")),
-        3 => Some(format!("https://user:pw@service.giosg.com{path}?page={next}")),
+        3 => Some(format!(
+            "https://user:pw@service.giosg.com{path}?page={next}"
+        )),
         4 => Some(format!("http://service.giosg.com{path}?page={next}")),
         5 => Some(format!("https://service.giosg.com/other?page={next}")),
         _ => Some(u.arbitrary::<String>()?),
@@ -46,7 +61,11 @@ fn suggested_url(u: &mut Unstructured, list: &ChatList, next: u64) -> Result<Opt
 fn check_request(request: &PageRequest) {
     let uri = request.request.uri();
     assert_eq!(uri.scheme_str(), Some("https"), "{uri}");
-    assert_eq!(uri.authority().map(|a| a.as_str()), Some("service.giosg.com"), "{uri}");
+    assert_eq!(
+        uri.authority().map(|a| a.as_str()),
+        Some("service.giosg.com"),
+        "{uri}"
+    );
     assert_eq!(uri.path(), format!("/api/v5/orgs/{ORG}/chats"), "{uri}");
     assert!(request.request.headers().contains_key("authorization"));
 }
@@ -100,42 +119,69 @@ fn page_numbers(u: &mut Unstructured, list: &ChatList) -> Result<()> {
 }
 
 fn keyset(u: &mut Unstructured, list: &ChatList) -> Result<()> {
-    let since = if u.arbitrary()? {
-        Some(Uuid::from_u128(u.int_in_range(1..=POOL)?))
+    let delivery = if u.arbitrary()? {
+        Delivery::Ordered
+    } else {
+        Delivery::Unordered
+    };
+    let limit = if u.ratio(1, 4)? {
+        Some(u.int_in_range(1..=300)?)
     } else {
         None
     };
-    let Ok(mut pager) = KeysetPager::new(list, since) else {
+    let options = PlanOptions::new()
+        .concurrency(u.int_in_range(1..=8)?)
+        .delivery(delivery)
+        .limit(limit);
+    let Ok(mut planner) = Planner::new(list, options) else {
         return Ok(());
     };
-    let mut yielded = HashSet::new();
-    for _ in 0..64 {
-        let Some(request) = pager.next_request() else {
+    let mut handed = HashSet::new();
+    let mut pending: Vec<PlannedRequest> = Vec::new();
+    for _ in 0..256 {
+        while let Some(page) = planner.poll_page() {
+            for chat in &page.results {
+                assert!(handed.insert(chat.id), "chat {} handed out twice", chat.id);
+            }
+        }
+        if planner.is_finished() {
+            assert!(
+                planner.poll_request().is_none(),
+                "asked again after the end"
+            );
             break;
-        };
-        check_request(&request);
-        assert_eq!(request.page, 1);
-        let sent = query::decode(request.request.uri().query().unwrap_or("")).expect("decodes");
-        assert_eq!(sent.since_id, pager.cursor(), "since_id is the cursor");
+        }
+        while let Some(request) = planner.poll_request() {
+            check_request(&request.request);
+            assert_eq!(request.request.page, 1);
+            query::decode(request.request.request.uri().query().unwrap_or("")).expect("decodes");
+            pending.push(request);
+        }
+        assert!(
+            !pending.is_empty(),
+            "stalled: nothing pending, not finished"
+        );
+        let r = pending.remove(u.choose_index(pending.len())?);
         let mut page = Page::single(chats(u)?);
         page.current_page = if u.ratio(7, 8)? { 1 } else { u.arbitrary()? };
-        match pager.accept(page) {
-            Ok(chats) => {
-                for chat in &chats {
-                    assert!(yielded.insert(chat.id), "chat {} yielded twice", chat.id);
-                }
-                if let Some(last) = chats.last() {
-                    assert_eq!(pager.cursor(), Some(last.id));
-                }
-            }
-            Err(_) => {
-                assert!(pager.next_request().is_none(), "asked again after an error");
-                break;
-            }
+        page.count = number(u, page.results.len() as u64)?;
+        page.next_page = if u.arbitrary()? { Some(2) } else { None };
+        if u.arbitrary()? {
+            page.per_page = u.int_in_range(0..=100)?;
+        }
+        if planner.accept(r.ticket, page).is_err() {
+            assert!(
+                planner.poll_request().is_none(),
+                "asked again after an error"
+            );
+            break;
         }
         if u.is_empty() {
             break;
         }
+    }
+    if let Some(limit) = limit {
+        assert!(handed.len() as u64 <= limit);
     }
     Ok(())
 }

@@ -30,7 +30,8 @@ fuzz_target!(|data: &[u8]| {
     let page = filter.page.map_or(1, u64::from);
     let request = list.page_request(page);
     assert_eq!(request.request.uri().host(), Some("service.giosg.com"));
-    let sent = query::decode(request.request.uri().query().unwrap_or("")).expect("sent query decodes");
+    let sent =
+        query::decode(request.request.uri().query().unwrap_or("")).expect("sent query decodes");
     let mut want = again.clone();
     want.page = Some(u32::try_from(page).unwrap());
     assert_eq!(sent, want);

@@ -8,8 +8,10 @@
 //!   `http::Request` for any page ([`query`] encodes the parameters).
 //! - [`decode_page`] turns an `http::Response<Vec<u8>>` into a [`Page<Chat>`] or a typed
 //!   [`Error`].
-//! - [`Pager`] (page numbers) and [`KeysetPager`] (`since_id`, for incremental sync) say which
-//!   request comes next, drop chats seen twice, and stop.
+//! - [`Planner`] plans every listing by keyset (`since_id`): which requests to make next
+//!   (start-time windows fetched concurrently, for the default order), how answers arriving in
+//!   any order become chats (each once), when the listing is complete, and how complete it is
+//!   ([`Completeness`]); [`Pager`] pages by number when a page is asked for.
 //! - [`RetryPolicy`] and [`Exchange`] decide, for each outcome of a request, whether to retry and
 //!   after how long; the caller supplies the time and the randomness.
 //!
@@ -57,7 +59,7 @@ pub use error::{
     ApiError, ApiErrorKind, ConfigError, Error, PagingError, TransportError, TransportErrorKind,
     ValidationError,
 };
-pub use paging::{KeysetPager, Pager};
+pub use paging::Pager;
 pub use plan::{
     Anomaly, Checkpoint, Completeness, Cursor, Delivery, PlanOptions, PlannedRequest, Planner,
     SortValues, Ticket, MAX_PAGE_SIZE,

@@ -1,6 +1,7 @@
-//! Which page comes next, and when a listing ends: two state machines the transports drive.
+//! Page-number paging, for listings that ask for a page: which page comes next, and when the
+//! listing ends. Every other listing is the [`Planner`](crate::Planner)'s (keyset paging).
 
-use crate::{ChatList, PageRequest, PagingError, ValidationError};
+use crate::{ChatList, PageRequest, PagingError};
 use giosg_model::{Chat, Page, Uuid};
 use std::collections::{HashSet, VecDeque};
 
@@ -10,14 +11,14 @@ const WINDOW: usize = 1000;
 
 /// The ids of the most recently yielded chats, bounded.
 #[derive(Clone, Debug, Default)]
-struct SeenWindow {
+pub(crate) struct SeenWindow {
     order: VecDeque<Uuid>,
     set: HashSet<Uuid>,
 }
 
 impl SeenWindow {
     /// Remembers `id`; false if it was already remembered.
-    fn insert(&mut self, id: Uuid) -> bool {
+    pub(crate) fn insert(&mut self, id: Uuid) -> bool {
         if !self.set.insert(id) {
             return false;
         }
@@ -135,97 +136,5 @@ impl Pager {
     /// The listing.
     pub fn list(&self) -> &ChatList {
         &self.list
-    }
-}
-
-/// Keyset paging for incremental sync: always page 1, with `since_id` set to the last chat
-/// yielded, until a page shorter than the page size.
-///
-/// Chats inserted or removed while it runs never cause a skip or a duplicate, since every
-/// request starts right after the last chat seen in the listing's order.
-#[derive(Clone, Debug)]
-pub struct KeysetPager {
-    list: ChatList,
-    cursor: Option<Uuid>,
-    page_size: u64,
-    done: bool,
-    seen: SeenWindow,
-    dropped: u64,
-}
-
-impl KeysetPager {
-    /// Syncs from `since` (exclusive; `None` for the beginning). The filter's `page` is
-    /// ignored and its `page_size` defaults to 100, the most per request.
-    pub fn new(list: &ChatList, since: Option<Uuid>) -> Result<Self, ValidationError> {
-        let mut filter = list.filter().clone();
-        filter.page = None;
-        filter.since_id = since;
-        let page_size = *filter.page_size.get_or_insert(100);
-        Ok(KeysetPager {
-            list: list.with_filter(filter)?,
-            cursor: since,
-            page_size: u64::from(page_size),
-            done: false,
-            seen: SeenWindow::default(),
-            dropped: 0,
-        })
-    }
-
-    /// The request for the next page, or `None` when in sync.
-    pub fn next_request(&self) -> Option<PageRequest> {
-        (!self.done).then(|| self.list.page_request(1))
-    }
-
-    /// The last chat yielded: where a later sync resumes.
-    pub fn cursor(&self) -> Option<Uuid> {
-        self.cursor
-    }
-
-    /// Takes the answer to the latest request and moves the cursor past its chats.
-    pub fn accept(&mut self, page: Page<Chat>) -> Result<Vec<Chat>, PagingError> {
-        if page.current_page != 1 {
-            self.done = true;
-            return Err(PagingError::WrongPage {
-                requested: 1,
-                got: page.current_page,
-            });
-        }
-        let (envelope, mut chats) = page.into_parts();
-        let received = chats.len() as u64;
-        // A page is full at the size asked for, or at the server's own `per_page` if it
-        // capped it lower; a short page is the last unless the server names a next one.
-        let full_size = match envelope.per_page {
-            0 => self.page_size,
-            served => served.min(self.page_size),
-        };
-        let more = received >= full_size || envelope.next_page.is_some();
-        // A server that ignores since_id would send the cursor and what precedes it again.
-        if let Some(cursor) = self.cursor {
-            if let Some(i) = chats.iter().position(|c| c.id == cursor) {
-                chats.drain(..=i);
-            }
-        }
-        self.dropped += self.seen.dedup(&mut chats);
-        let Some(last) = chats.last() else {
-            self.done = true;
-            return match self.cursor {
-                Some(cursor) if more => Err(PagingError::CursorStuck { cursor }),
-                _ => Ok(chats),
-            };
-        };
-        self.cursor = Some(last.id);
-        self.done = !more;
-        let mut filter = self.list.filter().clone();
-        filter.since_id = self.cursor;
-        self.list = self
-            .list
-            .with_filter(filter)
-            .expect("moving since_id keeps a valid filter");
-        Ok(chats)
-    }
-
-    /// How many chats were dropped as repeats so far.
-    pub fn dropped(&self) -> u64 {
-        self.dropped
     }
 }

@@ -39,6 +39,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use crate::paging::SeenWindow;
 use crate::{ChatList, PageRequest, PagingError, ValidationError};
 use chrono::{DateTime, TimeDelta, Utc};
 use giosg_model::{Chat, OrderBy, Page, SortField, SortKey, Uuid};
@@ -419,6 +420,9 @@ pub struct Planner {
     delivered: u64,
     expected: Option<u64>,
     resumed: bool,
+    /// The ids handed out most recently: a server that sends a chat again under another
+    /// start time (a chat that moved) does not get it handed out twice.
+    seen: SeenWindow,
     repeats: u64,
     anomalies: Vec<Anomaly>,
     /// The first answer's envelope, handed out if the listing turns out empty.
@@ -513,6 +517,7 @@ impl Planner {
             delivered: 0,
             expected: None,
             resumed,
+            seen: SeenWindow::default(),
             repeats: 0,
             anomalies: Vec::new(),
             first: None,
@@ -721,7 +726,13 @@ impl Planner {
                 past = true;
                 break;
             }
+            // Before the window's start (a server that ignored `start_time`): another
+            // window's chat.
+            let before_lo =
+                w.lo.is_some_and(|lo| chat.start_time.is_some_and(|t| t < lo));
             let behind = i < skip
+                || before_lo
+                || w.cursor.is_some_and(|c| c.id == chat.id)
                 || w.cursor
                     .and_then(|c| c.sort.map(|s| (c.id, s)))
                     .is_some_and(|(id, s)| compare(&chat, id, &s, &keys) != Ordering::Greater);
@@ -742,6 +753,10 @@ impl Planner {
                 if compare(&chat, prev.id, &s, &keys) != Ordering::Greater {
                     return Err(PagingError::OutOfOrder { id: chat.id });
                 }
+            }
+            if !self.seen.insert(chat.id) {
+                repeats += 1;
+                continue;
             }
             taken.push(chat);
         }

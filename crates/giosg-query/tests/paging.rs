@@ -1,7 +1,7 @@
 //! The paging machines, against scripted and random page sequences.
 
 use giosg_model::{Chat, ChatFilter, Page, Uuid};
-use giosg_query::{Credentials, Endpoint, KeysetPager, Pager, PagingError};
+use giosg_query::{Credentials, Endpoint, Pager, PagingError};
 use proptest::prelude::*;
 use std::collections::HashSet;
 
@@ -185,77 +185,6 @@ fn a_page_answered_before_chats_arrived_is_stale() {
     assert!(!pager.is_stale(&same));
 }
 
-#[test]
-fn keyset_sync_moves_the_cursor_until_a_short_page() {
-    let list = endpoint("https://service.giosg.com")
-        .chats(ORG, &ChatFilter::new().page(4).page_size(3))
-        .unwrap();
-    let start = Uuid::from_u128(100);
-    let mut sync = KeysetPager::new(&list, Some(start)).unwrap();
-    let req = sync.next_request().unwrap();
-    assert_eq!(
-        req.request.uri().query(),
-        Some("page=1&page_size=3&since_id=00000000-0000-0000-0000-000000000064")
-    );
-    assert_eq!(sync.accept(page(1, 9, chats(1..4))).unwrap().len(), 3);
-    assert_eq!(sync.cursor(), Some(Uuid::from_u128(3)));
-    let req = sync.next_request().unwrap();
-    assert!(req
-        .request
-        .uri()
-        .query()
-        .unwrap()
-        .ends_with("since_id=00000000-0000-0000-0000-000000000003"));
-    // A server ignoring since_id echoes the cursor; it is not yielded again. The page is
-    // short (2 of 3) and names no next page: the sync is done.
-    let mut short = page(1, 1, chats(3..5));
-    short.per_page = 3;
-    let got = sync.accept(short).unwrap();
-    assert_eq!(
-        got.iter().map(|c| c.id.as_u128()).collect::<Vec<_>>(),
-        vec![4]
-    );
-    assert!(sync.next_request().is_none());
-}
-
-#[test]
-fn keyset_sync_goes_on_when_the_server_caps_the_page_size() {
-    let list = endpoint("https://service.giosg.com")
-        .chats(ORG, &ChatFilter::new().page_size(100))
-        .unwrap();
-    let mut sync = KeysetPager::new(&list, None).unwrap();
-    // The server serves 50 a page whatever was asked: a full page at its size.
-    let mut capped = page(1, 3, chats(1..51));
-    capped.per_page = 50;
-    assert_eq!(sync.accept(capped).unwrap().len(), 50);
-    assert!(sync.next_request().is_some());
-    // A short page that still names a next page is not the end either.
-    let mut short = page(1, 2, chats(51..61));
-    short.per_page = 50;
-    assert_eq!(sync.accept(short).unwrap().len(), 10);
-    assert!(sync.next_request().is_some());
-    let mut last = page(1, 1, chats(61..70));
-    last.per_page = 50;
-    sync.accept(last).unwrap();
-    assert!(sync.next_request().is_none());
-}
-
-#[test]
-fn keyset_sync_that_cannot_advance_is_an_error() {
-    let list = endpoint("https://service.giosg.com")
-        .chats(ORG, &ChatFilter::new().page_size(2))
-        .unwrap();
-    let mut sync = KeysetPager::new(&list, None).unwrap();
-    sync.accept(page(1, 1, chats(1..3))).unwrap();
-    assert_eq!(
-        sync.accept(page(1, 1, chats(1..3))),
-        Err(PagingError::CursorStuck {
-            cursor: Uuid::from_u128(2)
-        })
-    );
-    assert!(sync.next_request().is_none());
-}
-
 /// A server answer to a page request, chosen at random: anything a buggy or drifting
 /// server might say.
 fn arb_answer() -> impl Strategy<Value = (u64, u64, Option<u64>, Vec<u128>)> {
@@ -293,24 +222,5 @@ proptest! {
                 Err(_) => prop_assert!(pager.next_request().is_none()),
             }
         }
-    }
-
-    #[test]
-    fn keyset_sync_never_yields_a_duplicate(pages in proptest::collection::vec(proptest::collection::vec(0u128..30, 0..5), 1..20)) {
-        let list = endpoint("https://service.giosg.com").chats(ORG, &ChatFilter::new().page_size(4)).unwrap();
-        let mut sync = KeysetPager::new(&list, None).unwrap();
-        let mut yielded = HashSet::new();
-        let mut pages = pages.into_iter();
-        let mut requests = 0;
-        while sync.next_request().is_some() {
-            requests += 1;
-            let Some(ids) = pages.next() else { break };
-            if let Ok(chats) = sync.accept(page(1, 1, ids.into_iter().map(|i| Chat::new(Uuid::from_u128(i))).collect())) {
-                for c in chats {
-                    prop_assert!(yielded.insert(c.id), "chat yielded twice");
-                }
-            }
-        }
-        prop_assert!(requests <= 20);
     }
 }

@@ -38,6 +38,8 @@ enum Misbehave {
     NoNextPage,
     ShortPage,
     CountOffset(i64),
+    /// Serve at most this many a page, whatever was asked.
+    Cap(usize),
 }
 
 /// A server that follows the project's decisions: the canonical order is the ordering (a
@@ -89,7 +91,10 @@ impl Server {
                 Some(x) => list.retain(|c| key_cmp(c, x, key.0, key.1) == Ordering::Greater),
             }
         }
-        let size = filter.page_size.unwrap_or(25) as usize;
+        let mut size = filter.page_size.unwrap_or(25) as usize;
+        if let Misbehave::Cap(cap) = misbehave {
+            size = size.min(cap);
+        }
         let page_no = filter.page.unwrap_or(1) as usize;
         let count = list.len();
         let num_pages = count.div_ceil(size).max(1);
@@ -468,6 +473,67 @@ fn a_checkpoint_resumes_exactly_where_the_chats_handed_out_end() {
     run.result.unwrap();
     assert_eq!(ids(&run.delivered), [Uuid::from_u128(9_999_999)]);
     assert!(run.requests <= 3, "{} requests", run.requests);
+}
+
+#[test]
+fn a_server_that_caps_the_page_size_is_followed_to_the_end() {
+    let mut server = Server {
+        chats: dataset(130, 100_000),
+    };
+    let planner =
+        Planner::new(&list(&ChatFilter::new().page_size(100)), PlanOptions::new()).unwrap();
+    // The server serves at most 50 a page, whatever was asked.
+    let run = drive(
+        planner,
+        &mut server,
+        |_| 0,
+        |_| Misbehave::Cap(50),
+        |_, _, _| {},
+    );
+    run.result.unwrap();
+    assert_eq!(ids(&run.delivered), sorted_default(&server.chats));
+    assert_eq!(run.requests, 3);
+}
+
+proptest! {
+    /// Any sequence of answers, however wrong: no chat twice, no panic, and an end.
+    #[test]
+    fn arbitrary_answers_never_yield_a_chat_twice(
+        answers in prop::collection::vec(
+            (0u64..60, prop::option::of(0u64..5), prop::collection::vec((0u128..40, prop::option::of(0i64..5)), 0..12)),
+            1..40,
+        ),
+        concurrency in 1usize..4,
+    ) {
+        let options = PlanOptions::new().concurrency(concurrency).delivery(Delivery::Unordered);
+        let mut planner = Planner::new(&list(&ChatFilter::new().page_size(10)), options).unwrap();
+        let mut seen = HashSet::new();
+        let mut answers = answers.into_iter();
+        let mut pending: Vec<PlannedRequest> = Vec::new();
+        loop {
+            while let Some(page) = planner.poll_page() {
+                for c in page.results {
+                    prop_assert!(seen.insert(c.id), "chat {} handed out twice", c.id);
+                }
+            }
+            if planner.is_finished() {
+                break;
+            }
+            while let Some(r) = planner.poll_request() {
+                pending.push(r);
+            }
+            let (Some(r), Some((count, next, results))) = (pending.pop(), answers.next()) else {
+                break;
+            };
+            let mut page = Page::single(results.into_iter().map(|(id, t)| chat(id, t.map(|t| t * 60_000))).collect());
+            page.count = count;
+            page.next_page = next;
+            if planner.accept(r.ticket, page).is_err() {
+                prop_assert!(planner.poll_request().is_none());
+                break;
+            }
+        }
+    }
 }
 
 /// A random scenario: a dataset with ties and chats without a start time, deletions and
