@@ -244,7 +244,7 @@ fn windows_open_ahead_in_order_and_each_chat_comes_once() {
 
 #[test]
 fn ordered_delivery_holds_at_most_pages_ahead_per_window() {
-    let mut server = Server {
+    let server = Server {
         chats: dataset(2000, 2_000_000),
     };
     let options = PlanOptions::new().concurrency(3).pages_ahead(2);
