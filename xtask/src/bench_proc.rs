@@ -248,4 +248,33 @@ pub fn count_lines(path: &Path) -> Result<(u64, u64), String> {
 /// Removes a file if it exists.
 pub fn remove(path: &PathBuf) {
     let _ = std::fs::remove_file(path);
+    // An export's state file beside it, if any.
+    let mut state = path.clone().into_os_string();
+    state.push(".giosg-state");
+    let _ = std::fs::remove_file(state);
+}
+
+/// Checks that a JSON Lines file holds `n` chats, each exactly once.
+pub fn check_exactly_once(path: &Path, n: usize) -> Result<(), String> {
+    #[derive(serde::Deserialize)]
+    struct Id {
+        id: String,
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut ids = std::collections::HashSet::with_capacity(n);
+    let mut lines = 0usize;
+    for line in text.lines() {
+        let chat: Id = serde_json::from_str(line)
+            .map_err(|e| format!("{}: line {}: {e}", path.display(), lines + 1))?;
+        ids.insert(chat.id);
+        lines += 1;
+    }
+    if lines != n || ids.len() != n {
+        return Err(format!(
+            "{}: {lines} lines, {} distinct chats, {n} expected",
+            path.display(),
+            ids.len()
+        ));
+    }
+    Ok(())
 }
