@@ -356,6 +356,9 @@ struct Window {
     end: Option<End>,
     /// How many chats the last answer said follow it, when it said.
     after: Option<u64>,
+    /// Before its first answer, how many chats a window split off an open-ended one is
+    /// estimated to hold (the density seen so far times its span).
+    estimate: Option<f64>,
     /// Pages taken but not yet handed out.
     held: VecDeque<(Page<Chat>, Cursor)>,
     /// Chats per millisecond of start time, from this window's last page.
@@ -384,6 +387,7 @@ impl Window {
             pending: None,
             end: None,
             after: None,
+            estimate: None,
             held: VecDeque::new(),
             density: None,
             answered: false,
@@ -940,10 +944,18 @@ impl Planner {
             Some(end) if at >= end => return None,
             _ => at,
         };
+        let density = self.windows[index].density.or(self.density).unwrap_or(0.0);
         let w = &mut self.windows[index];
         let covered_nulls = w.lo.is_none() && w.hi.is_none() && !w.nulls;
+        // What an open-ended window is thought to hold past the split, until it answers.
+        let left = w.after.map(|a| a as f64).or(w.estimate);
+        let from = w.cursor.and_then(|c| c.start_time()).or(w.lo);
+        let moved = from.map_or(0.0, |f| (at - f).num_milliseconds() as f64 * density);
         let hi = w.hi.replace(at);
-        let fresh = Window::new(self.next_window, Some(at), hi, false, None);
+        let mut fresh = Window::new(self.next_window, Some(at), hi, false, None);
+        if hi.is_none() {
+            fresh.estimate = left.map(|l| (l - moved).max(0.0));
+        }
         self.next_window += 1;
         self.windows.insert(index + 1, fresh);
         if covered_nulls {
@@ -955,17 +967,21 @@ impl Planner {
     }
 
     /// Where a window could be split, and how many chats it has left (an estimate): half-way
-    /// through what is left, or `ahead` chats on from its cursor.
+    /// through what is left, or `ahead` chats on from its cursor (from its start, before its
+    /// first answer).
     fn split_point(&self, w: &Window, ahead: Option<f64>) -> Option<(DateTime<Utc>, f64)> {
         if w.end.is_some() || w.nulls || w.mode != Mode::Keyset {
             return None;
         }
-        let from = w.cursor?.start_time()?;
+        let from = match w.cursor {
+            Some(c) => c.start_time()?,
+            None => w.lo?,
+        };
         let density = w.density.or(self.density)?;
         let left = match (w.hi, w.after) {
             (Some(hi), _) => (hi - from).num_milliseconds() as f64 * density,
             (None, Some(after)) => after as f64,
-            (None, None) => return None,
+            (None, None) => w.estimate?,
         };
         let chats = ahead.unwrap_or(left / 2.0);
         let ms = (chats / density).clamp(1.0, 1e15);
