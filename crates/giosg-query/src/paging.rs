@@ -52,7 +52,6 @@ pub struct Pager {
     next_url: Option<String>,
     seen: SeenWindow,
     dropped: u64,
-    last: Option<Page<()>>,
 }
 
 impl Pager {
@@ -65,7 +64,6 @@ impl Pager {
             next_url: None,
             seen: SeenWindow::default(),
             dropped: 0,
-            last: None,
         }
     }
 
@@ -109,28 +107,12 @@ impl Pager {
             self.next_url = envelope.next_page_url.clone();
         }
         self.dropped += self.seen.dedup(&mut chats);
-        self.last = Some(envelope.clone());
         Ok(envelope.with_results(chats))
     }
 
     /// How many chats were dropped as repeats so far.
     pub fn dropped(&self) -> u64 {
         self.dropped
-    }
-
-    /// Whether a page fetched ahead of time (concurrent paging) was answered before the page
-    /// accepted last: its `count` is lower, so chats were added in between and some may have
-    /// been pushed past the boundary between the two pages. Such a page must be fetched again
-    /// before it is accepted.
-    pub fn is_stale(&self, page: &Page<Chat>) -> bool {
-        self.last
-            .as_ref()
-            .is_some_and(|last| page.count < last.count)
-    }
-
-    /// The envelope of the last page accepted (`count`, `num_pages`, ...), without results.
-    pub fn last_envelope(&self) -> Option<&Page<()>> {
-        self.last.as_ref()
     }
 
     /// The listing.

@@ -78,7 +78,7 @@ pub struct PlanOptions {
     /// Hand out at most this many chats, and never ask for a page that cannot be needed for
     /// them: a limited listing asks for one page at a time, no larger than what is left.
     pub limit: Option<u64>,
-    /// With [`Delivery::Ordered`], how many pages a window ahead may hold (default 4).
+    /// With [`Delivery::Ordered`], how many pages a window ahead may hold (default 8).
     pub pages_ahead: usize,
 }
 
@@ -88,7 +88,7 @@ impl Default for PlanOptions {
             concurrency: 1,
             delivery: Delivery::Ordered,
             limit: None,
-            pages_ahead: 4,
+            pages_ahead: 8,
         }
     }
 }
@@ -925,14 +925,20 @@ impl Planner {
                 (i, at)
             }
             Delivery::Ordered => {
-                // Open one window just ahead: split the last timed window, about
+                // Open one window just ahead: split the last timed window, about half of
                 // `pages_ahead` pages on from its cursor.
-                let active = self.windows.iter().filter(|w| w.end.is_none()).count();
-                if active >= self.options.concurrency {
+                // Windows that ended but still hold pages count: memory stays bounded by
+                // `concurrency × pages_ahead` pages however slowly pages are taken.
+                let open = self
+                    .windows
+                    .iter()
+                    .filter(|w| w.end.is_none() || !w.held.is_empty())
+                    .count();
+                if open >= self.options.concurrency {
                     return None;
                 }
                 let i = self.windows.iter().rposition(|w| !w.nulls)?;
-                let ahead = page * self.options.pages_ahead as f64;
+                let ahead = page * (self.options.pages_ahead as f64 / 2.0).max(1.0);
                 let (at, left) = self.split_point(&self.windows[i], Some(ahead))?;
                 if left <= ahead {
                     return None;

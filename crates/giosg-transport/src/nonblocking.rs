@@ -146,7 +146,7 @@ impl<T: AsyncTransport + 'static> AsyncChats<T> {
 
     /// Fetches up to `n` pages at once (default 1: sequential), in start-time windows of the
     /// default order. Chats still come in order (unless [`unordered`](AsyncChats::unordered))
-    /// and never twice; at most about `4 × n` pages are held while windows ahead wait.
+    /// and never twice; at most `8 × n` pages are held while windows ahead wait.
     pub fn concurrency(mut self, n: usize) -> Self {
         self.spec.options.concurrency = n.max(1);
         self

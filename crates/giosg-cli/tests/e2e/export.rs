@@ -234,3 +234,52 @@ fn killed_at_random_points_and_rerun_the_file_holds_every_chat_once() {
     eprintln!("{kills} kills, {midway} mid-way");
     assert!(kills >= 24);
 }
+
+#[test]
+fn a_rerun_with_other_filters_or_format_is_refused_and_the_file_kept() {
+    let mock = mock(45, 30);
+    let dir = temp_dir("other-options");
+    let file = dir.join("chats.jsonl");
+    run(&mut export(&mock, &["--tag", "Premium"], &file)).ok();
+    let before = std::fs::read(&file).unwrap();
+    for args in [
+        &["--tag", "Other"][..],
+        &[][..],
+        &["--tag", "Premium", "--ordering", "end_time"][..],
+        &["--tag", "Premium", "--format", "csv"][..],
+    ] {
+        mock.clear_requests();
+        let out = run(&mut export(&mock, args, &file));
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("was started with other options")
+                || out.stderr.contains("cannot be resumed"),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(mock.requests().is_empty(), "{args:?}: nothing sent");
+        assert_eq!(
+            std::fs::read(&file).unwrap(),
+            before,
+            "{args:?}: the file is untouched"
+        );
+    }
+    // A different page size or concurrency lists the same chats: allowed.
+    let out = run(&mut export(
+        &mock,
+        &["--tag", "Premium", "--concurrency", "1"],
+        &file,
+    ));
+    out.ok();
+}
+
+#[test]
+fn a_descending_export_is_refused() {
+    let mock = mock(46, 5);
+    let dir = temp_dir("descending");
+    let file = dir.join("chats.jsonl");
+    let out = run(&mut export(&mock, &["--ordering", "-start_time"], &file));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("ascending"), "{}", out.stderr);
+    assert!(mock.requests().is_empty());
+}
