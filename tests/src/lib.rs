@@ -8,12 +8,15 @@
 
 use futures_util::StreamExt;
 use giosg_model::{Chat, ChatFilter, Page, Uuid};
-use giosg_query::{Error, RetryPolicy, TransportError};
-use giosg_transport::{AsyncClient, AsyncTransport, Client, FromSettings, Transport};
+use giosg_query::{Completeness, Error, RetryPolicy, TransportError};
+use giosg_transport::{
+    AsyncChats, AsyncClient, AsyncTransport, Chats, Client, FromSettings, Transport,
+};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// How a scenario configures its client.
+/// How a scenario configures its client and its listings (`concurrency` and `limit` apply
+/// to every listing a harness runs).
 #[derive(Clone, Debug)]
 pub struct Setup {
     /// The base URL (the mock's).
@@ -30,6 +33,8 @@ pub struct Setup {
     pub max_body: usize,
     /// Pages in flight (async only; the blocking client is sequential).
     pub concurrency: usize,
+    /// The most chats a listing hands out (`Chats::limit` / `AsyncChats::limit`), if any.
+    pub limit: Option<u64>,
 }
 
 impl Setup {
@@ -45,6 +50,7 @@ impl Setup {
             read_timeout: Duration::from_secs(20),
             max_body: 32 << 20,
             concurrency: 1,
+            limit: None,
         }
     }
 }
@@ -55,6 +61,14 @@ pub trait Harness {
     fn name(&self) -> &'static str;
     /// Every chat of a listing (`.iter()` / `.stream()`), stopping at the first error.
     fn list(&self, setup: &Setup, org: Uuid, filter: &ChatFilter) -> Result<Vec<Chat>, Error>;
+    /// Every chat of a listing, as [`Harness::list`], with what the drained iterator or stream
+    /// reported (`completeness()`).
+    fn list_reported(
+        &self,
+        setup: &Setup,
+        org: Uuid,
+        filter: &ChatFilter,
+    ) -> Result<(Vec<Chat>, Completeness), Error>;
     /// The listing's pages (`.pages()`).
     fn pages(
         &self,
@@ -146,6 +160,21 @@ impl Blocking {
             waits: self.waits.clone(),
         })
     }
+
+    /// The listing as `setup` configures it (the blocking client is sequential: no
+    /// concurrency).
+    fn chats(
+        &self,
+        setup: &Setup,
+        org: Uuid,
+        filter: &ChatFilter,
+    ) -> Result<Chats<Recorded<giosg_blocking::UreqTransport>>, Error> {
+        let chats = self.client(setup)?.chats(org).filter(filter.clone());
+        Ok(match setup.limit {
+            Some(n) => chats.limit(n),
+            None => chats,
+        })
+    }
 }
 
 impl Harness for Blocking {
@@ -153,11 +182,17 @@ impl Harness for Blocking {
         "blocking"
     }
     fn list(&self, setup: &Setup, org: Uuid, filter: &ChatFilter) -> Result<Vec<Chat>, Error> {
-        self.client(setup)?
-            .chats(org)
-            .filter(filter.clone())
-            .iter()
-            .collect()
+        self.chats(setup, org, filter)?.iter().collect()
+    }
+    fn list_reported(
+        &self,
+        setup: &Setup,
+        org: Uuid,
+        filter: &ChatFilter,
+    ) -> Result<(Vec<Chat>, Completeness), Error> {
+        let mut iter = self.chats(setup, org, filter)?.iter();
+        let chats = iter.by_ref().collect::<Result<Vec<_>, _>>()?;
+        Ok((chats, iter.completeness()))
     }
     fn pages(
         &self,
@@ -165,11 +200,7 @@ impl Harness for Blocking {
         org: Uuid,
         filter: &ChatFilter,
     ) -> Result<Vec<Page<Chat>>, Error> {
-        self.client(setup)?
-            .chats(org)
-            .filter(filter.clone())
-            .pages()
-            .collect()
+        self.chats(setup, org, filter)?.pages().collect()
     }
     fn first_page(
         &self,
@@ -177,10 +208,7 @@ impl Harness for Blocking {
         org: Uuid,
         filter: &ChatFilter,
     ) -> Result<Page<Chat>, Error> {
-        self.client(setup)?
-            .chats(org)
-            .filter(filter.clone())
-            .first_page()
+        self.chats(setup, org, filter)?.first_page()
     }
     fn sync(
         &self,
@@ -189,11 +217,7 @@ impl Harness for Blocking {
         filter: &ChatFilter,
         since: Option<Uuid>,
     ) -> Result<Vec<Chat>, Error> {
-        self.client(setup)?
-            .chats(org)
-            .filter(filter.clone())
-            .sync_from(since)
-            .collect()
+        self.chats(setup, org, filter)?.sync_from(since).collect()
     }
     fn waits(&self) -> Vec<Duration> {
         self.waits.lock().unwrap().clone()
@@ -233,6 +257,24 @@ impl Async {
         })
     }
 
+    /// The listing as `setup` configures it. Call within the runtime's context.
+    fn chats(
+        &self,
+        setup: &Setup,
+        org: Uuid,
+        filter: &ChatFilter,
+    ) -> Result<AsyncChats<Recorded<giosg_async::ReqwestTransport>>, Error> {
+        let chats = self
+            .client(setup)?
+            .chats(org)
+            .filter(filter.clone())
+            .concurrency(setup.concurrency);
+        Ok(match setup.limit {
+            Some(n) => chats.limit(n),
+            None => chats,
+        })
+    }
+
     fn collect<T>(
         &self,
         stream: impl futures_util::Stream<Item = Result<T, Error>> + Unpin,
@@ -254,12 +296,18 @@ impl Harness for Async {
     }
     fn list(&self, setup: &Setup, org: Uuid, filter: &ChatFilter) -> Result<Vec<Chat>, Error> {
         let _guard = self.runtime.enter();
-        let chats = self
-            .client(setup)?
-            .chats(org)
-            .filter(filter.clone())
-            .concurrency(setup.concurrency);
-        self.collect(chats.stream())
+        self.collect(self.chats(setup, org, filter)?.stream())
+    }
+    fn list_reported(
+        &self,
+        setup: &Setup,
+        org: Uuid,
+        filter: &ChatFilter,
+    ) -> Result<(Vec<Chat>, Completeness), Error> {
+        let _guard = self.runtime.enter();
+        let mut stream = self.chats(setup, org, filter)?.stream();
+        let chats = self.collect(&mut stream)?;
+        Ok((chats, stream.completeness()))
     }
     fn pages(
         &self,
@@ -268,12 +316,7 @@ impl Harness for Async {
         filter: &ChatFilter,
     ) -> Result<Vec<Page<Chat>>, Error> {
         let _guard = self.runtime.enter();
-        let chats = self
-            .client(setup)?
-            .chats(org)
-            .filter(filter.clone())
-            .concurrency(setup.concurrency);
-        self.collect(chats.pages())
+        self.collect(self.chats(setup, org, filter)?.pages())
     }
     fn first_page(
         &self,
@@ -282,7 +325,7 @@ impl Harness for Async {
         filter: &ChatFilter,
     ) -> Result<Page<Chat>, Error> {
         let _guard = self.runtime.enter();
-        let chats = self.client(setup)?.chats(org).filter(filter.clone());
+        let chats = self.chats(setup, org, filter)?;
         self.runtime.block_on(chats.first_page())
     }
     fn sync(
@@ -293,8 +336,7 @@ impl Harness for Async {
         since: Option<Uuid>,
     ) -> Result<Vec<Chat>, Error> {
         let _guard = self.runtime.enter();
-        let chats = self.client(setup)?.chats(org).filter(filter.clone());
-        self.collect(chats.sync_from(since))
+        self.collect(self.chats(setup, org, filter)?.sync_from(since))
     }
     fn waits(&self) -> Vec<Duration> {
         self.waits.lock().unwrap().clone()
@@ -360,4 +402,46 @@ pub fn assert_exactly(got: &[Chat], want: &[Chat], context: &str) {
         "{context}: wrong number of chats"
     );
     assert_eq!(got_ids, want_ids, "{context}: wrong chats or order");
+}
+
+/// Asserts what a listing that ran while chats came and went delivered: none twice, every chat
+/// that existed for the whole listing (in `before` and in `after`), and none that never existed
+/// (in neither). `context` names the case in failures.
+pub fn assert_lossless(got: &[Chat], before: &[Chat], after: &[Chat], context: &str) {
+    use std::collections::HashSet;
+    let got_ids: HashSet<Uuid> = got.iter().map(|c| c.id).collect();
+    assert_eq!(got_ids.len(), got.len(), "{context}: a chat came twice");
+    let after_ids: HashSet<Uuid> = after.iter().map(|c| c.id).collect();
+    let before_ids: HashSet<Uuid> = before.iter().map(|c| c.id).collect();
+    let missing: Vec<Uuid> = before
+        .iter()
+        .filter(|c| after_ids.contains(&c.id) && !got_ids.contains(&c.id))
+        .map(|c| c.id)
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{context}: {} chats that existed throughout were not delivered: {missing:?}",
+        missing.len()
+    );
+    let invented: Vec<Uuid> = got
+        .iter()
+        .filter(|c| !before_ids.contains(&c.id) && !after_ids.contains(&c.id))
+        .map(|c| c.id)
+        .collect();
+    assert!(
+        invented.is_empty(),
+        "{context}: chats that never existed: {invented:?}"
+    );
+}
+
+/// Asserts chats are in the default order: `start_time` ascending, ties by `id`.
+pub fn assert_in_default_order(got: &[Chat], context: &str) {
+    let key = |c: &Chat| (c.start_time.is_none(), c.start_time, c.id);
+    if let Some(i) = got.windows(2).position(|w| key(&w[0]) >= key(&w[1])) {
+        panic!(
+            "{context}: chat {} at {i} comes before {}",
+            got[i].id,
+            got[i + 1].id
+        );
+    }
 }

@@ -7,7 +7,13 @@ use std::time::Duration;
 ///
 /// Faults apply to requests whose path is the chats endpoint's
 /// (`/api/v5/orgs/<anything>/chats`), before authentication, so a scripted `429` is served
-/// even to a request with a wrong token. Every other request is served normally.
+/// even to a request with a wrong token. Every other request is served normally. Faults that
+/// change the data or the page ([`Fault::Drift`], [`Fault::DeleteOldest`],
+/// [`Fault::DeleteLast`], [`Fault::DeleteCursor`], [`Fault::Insert`], [`Fault::NoNextPage`],
+/// [`Fault::CountOffset`], [`Fault::ShortPage`], [`Fault::IgnoreSinceId`]) act only on a
+/// request that gets a page: one with a wrong token, bad parameters or a page past the last
+/// is answered with its error and changes nothing (but [`Fault::DeleteCursor`], which deletes
+/// before the page is chosen).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Fault {
@@ -58,6 +64,41 @@ pub enum Fault {
         /// The status, e.g. 301, 302, 307 or 308.
         status: u16,
     },
+    /// Serve the page normally, then delete the `chats` chats that sort first in the default
+    /// order (`start_time`, then `id`), whatever the request's filters: a retention job
+    /// running while a client lists. Deleted chats are gone from every later answer and from
+    /// [`crate::MockServer::chats`].
+    DeleteOldest {
+        /// How many chats go (all of them if there are fewer).
+        chats: usize,
+    },
+    /// Serve the page normally, then delete its last chat: the one a keyset client sends as
+    /// `since_id` next. A listing after an unknown `since_id` is empty (`count` 0), so the
+    /// client's next request gets an empty page. Nothing is deleted if the page is empty.
+    DeleteLast,
+    /// Delete the chat the request names as `since_id` (if it names one), then serve the
+    /// request: the answer is the empty listing that follows an unknown `since_id`.
+    DeleteCursor,
+    /// Serve the page normally, then add `chats` freshly generated chats whose start times are
+    /// spread inside the existing range of start times (one in each of `chats` equal slots
+    /// of it), unlike [`Fault::Drift`]'s, which come before every chat. Seeded: the same
+    /// chats on every run for the same data and plan, different ones for each insertion.
+    Insert {
+        /// How many chats arrive.
+        chats: usize,
+    },
+    /// Serve the page with `next_page` and `next_page_url` null even when more pages follow,
+    /// `count` and `num_pages` unchanged: an envelope that contradicts itself.
+    NoNextPage,
+    /// Serve the page with `count` shifted by this many (saturating at 0), everything else
+    /// unchanged: a count that disagrees with the pages.
+    CountOffset(i64),
+    /// Serve only the first half (rounded down) of the page's results, the envelope unchanged
+    /// (`count`, `per_page`, `next_page` as for the whole page).
+    ShortPage,
+    /// Serve the request as if it had no `since_id` (the listing from its start), the
+    /// envelope's URLs still carrying the request's query.
+    IgnoreSinceId,
 }
 
 impl Fault {

@@ -15,7 +15,10 @@
 //!   other methods;
 //! - deterministic [`Fault`]s from a [`FaultPlan`]: statuses with `Retry-After`, latency,
 //!   dropped connections, truncated and stalled bodies, data drifting while a client pages,
-//!   a foreign `next_page_url`, redirects, and oversized bodies;
+//!   chats deleted (the oldest, a page's last, a request's `since_id`) or inserted while a
+//!   client pages, envelopes that contradict themselves (no next page, a shifted `count`, a
+//!   short page), a server ignoring `since_id`, a foreign `next_page_url`, redirects, and
+//!   oversized bodies;
 //! - a record of every request ([`RecordedRequest`]), with the token masked.
 //!
 //! The `giosg-mock` binary serves generated chats for manual use:

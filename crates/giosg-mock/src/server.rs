@@ -269,7 +269,7 @@ impl MockServer {
     }
 
     /// Every chat now served, in the default canonical order (`start_time` ascending, then
-    /// `id`), including any pushed or drifted in.
+    /// `id`), including any pushed, drifted or inserted in, and without any deleted.
     pub fn chats(&self) -> Vec<Chat> {
         lock(&self.shared.store).chats().to_vec()
     }
@@ -277,6 +277,13 @@ impl MockServer {
     /// Adds chats while the server runs; a chat with the id of an existing one replaces it.
     pub fn push_chats(&self, chats: Vec<Chat>) {
         lock(&self.shared.store).push(chats);
+    }
+
+    /// Removes the chats with these ids while the server runs; unknown ids are ignored.
+    /// Later answers, and [`MockServer::chats`], no longer have them; a `since_id` naming one
+    /// is an unknown chat (an empty listing follows it).
+    pub fn delete_chats(&self, ids: &[Uuid]) {
+        lock(&self.shared.store).remove(ids);
     }
 
     /// Every request received so far (any path), in the order they were handled.
@@ -683,19 +690,15 @@ fn page_url(origin: &str, path: &str, query: &[(String, String)], page: u64) -> 
     }
 }
 
-/// What a request asks of the listing, beyond the parameters.
-struct Extras<'a> {
-    foreign_origin: Option<&'a str>,
-    drift: Option<usize>,
-}
-
+/// Answers a request of any path; `fault` is the request's, when it changes the data or the
+/// page (see [`Fault`]).
 fn respond(
     shared: &Shared,
     method: &Method,
     path: &str,
     auth: Option<&[u8]>,
     query: &[(String, String)],
-    extras: Extras<'_>,
+    fault: Option<&Fault>,
 ) -> Reply {
     let Route::Chats(segment) = route(path) else {
         return Reply::detail(404, "Not found.");
@@ -726,7 +729,15 @@ fn respond(
     };
 
     let mut store = lock(&shared.store);
-    let list = store.listing(&request.query);
+    let mut listed = request.query;
+    match (fault, listed.since_id) {
+        (Some(Fault::DeleteCursor), Some(cursor)) => {
+            store.remove(&[cursor]);
+        }
+        (Some(Fault::IgnoreSinceId), Some(_)) => listed.since_id = None,
+        _ => {}
+    }
+    let list = store.listing(&listed);
     let count = list.len() as u64;
     let size = request.page_size;
     let num_pages = count.div_ceil(size).max(1);
@@ -735,16 +746,26 @@ fn respond(
         return Reply::detail(404, "Invalid page.");
     }
     let from = ((page_no - 1) * size) as usize;
-    let to = (page_no * size).min(count) as usize;
+    let mut to = (page_no * size).min(count) as usize;
+    if let Some(Fault::ShortPage) = fault {
+        to = from + (to - from) / 2;
+    }
     let results: Vec<&Chat> = list[from..to].iter().map(|&i| store.chat(i)).collect();
+    let last = results.last().map(|c| c.id);
     let mut page = Page::single(results);
-    page.count = count;
+    page.count = match fault {
+        Some(Fault::CountOffset(by)) => count.saturating_add_signed(*by),
+        _ => count,
+    };
     page.num_pages = num_pages;
     page.per_page = size;
     page.current_page = page_no;
-    if page_no < num_pages {
+    if page_no < num_pages && fault != Some(&Fault::NoNextPage) {
         page.next_page = Some(page_no + 1);
-        let origin = extras.foreign_origin.unwrap_or(&shared.base_url);
+        let origin = match fault {
+            Some(Fault::ForeignNextPageUrl(origin)) => origin.trim_end_matches('/'),
+            _ => &shared.base_url,
+        };
         page.next_page_url = Some(page_url(origin, path, query, page_no + 1));
     }
     if page_no > 1 {
@@ -753,8 +774,18 @@ fn respond(
     }
     let body = serde_json::to_vec(&page).expect("chats serialise");
     drop(page);
-    if let Some(new_chats) = extras.drift {
-        store.drift(new_chats, request.query.ordering[0]);
+    match fault {
+        Some(Fault::Drift { new_chats }) => store.drift(*new_chats, listed.ordering[0]),
+        Some(Fault::DeleteOldest { chats }) => {
+            store.remove_oldest(*chats);
+        }
+        Some(Fault::DeleteLast) => {
+            if let Some(last) = last {
+                store.remove(&[last]);
+            }
+        }
+        Some(Fault::Insert { chats }) => store.insert_within(*chats),
+        _ => {}
     }
     Reply::json(200, body)
 }
@@ -813,10 +844,6 @@ async fn handle(
         status: 0,
         fault: fault.as_ref().map(|f| format!("{f:?}")),
     };
-    let mut extras = Extras {
-        foreign_origin: None,
-        drift: None,
-    };
     let mut shape = Shape::Full;
     match &fault {
         None => {}
@@ -857,14 +884,30 @@ async fn handle(
             };
             return Ok(response(200, Vec::new(), *bytes, body));
         }
-        Some(Fault::Drift { new_chats }) => extras.drift = Some(*new_chats),
-        Some(Fault::ForeignNextPageUrl(origin)) => {
-            extras.foreign_origin = Some(origin.trim_end_matches('/'));
-        }
         Some(Fault::Truncate) => shape = Shape::Truncate,
         Some(Fault::Stall(pause)) => shape = Shape::Stall(*pause),
+        // They change the data or the page: `respond` applies them.
+        Some(
+            Fault::Drift { .. }
+            | Fault::ForeignNextPageUrl(_)
+            | Fault::DeleteOldest { .. }
+            | Fault::DeleteLast
+            | Fault::DeleteCursor
+            | Fault::Insert { .. }
+            | Fault::NoNextPage
+            | Fault::CountOffset(_)
+            | Fault::ShortPage
+            | Fault::IgnoreSinceId,
+        ) => {}
     }
-    let reply = respond(&shared, &method, &path, auth.as_deref(), &query, extras);
+    let reply = respond(
+        &shared,
+        &method,
+        &path,
+        auth.as_deref(),
+        &query,
+        fault.as_ref(),
+    );
     record.status = reply.status;
     lock(&shared.requests).push(record);
     Ok(reply.into_response(shape, &ctl))

@@ -4,7 +4,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use giosg_model::{Chat, OrderBy, SortField, SortKey, Uuid};
 use std::cmp::Ordering;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// Default page size (`page_size` left out).
@@ -229,6 +229,8 @@ pub(crate) struct Store {
     cache: Vec<(Query, Arc<Vec<u32>>)>,
     /// How many drifts happened: each one generates from its own seed.
     drifts: u64,
+    /// How many insertions happened: each one generates from its own seed.
+    inserts: u64,
 }
 
 impl Store {
@@ -239,6 +241,7 @@ impl Store {
             by_id: HashMap::new(),
             cache: Vec::new(),
             drifts: 0,
+            inserts: 0,
         };
         store.push(chats);
         store
@@ -261,6 +264,56 @@ impl Store {
         self.by_id
             .extend(self.chats.iter().enumerate().map(|(i, c)| (c.id, i)));
         self.cache.clear();
+    }
+
+    /// Removes the chats with these ids (unknown ids are ignored); returns how many went.
+    ///
+    /// The id index is rebuilt and every cached listing is kept, renumbered: removing chats
+    /// changes neither which of the others match a listing nor their order.
+    pub(crate) fn remove(&mut self, ids: &[Uuid]) -> usize {
+        let doomed: HashSet<usize> = ids
+            .iter()
+            .filter_map(|id| self.by_id.get(id))
+            .copied()
+            .collect();
+        if doomed.is_empty() {
+            return 0;
+        }
+        // Old index -> new index, `u32::MAX` for a removed chat.
+        let mut renumber = Vec::with_capacity(self.chats.len());
+        let mut next = 0u32;
+        for i in 0..self.chats.len() {
+            if doomed.contains(&i) {
+                renumber.push(u32::MAX);
+            } else {
+                renumber.push(next);
+                next += 1;
+            }
+        }
+        let mut i = 0;
+        self.chats.retain(|_| {
+            let keep = !doomed.contains(&i);
+            i += 1;
+            keep
+        });
+        self.by_id.clear();
+        self.by_id
+            .extend(self.chats.iter().enumerate().map(|(i, c)| (c.id, i)));
+        for (_, list) in &mut self.cache {
+            let kept: Vec<u32> = list
+                .iter()
+                .map(|&i| renumber[i as usize])
+                .filter(|&i| i != u32::MAX)
+                .collect();
+            *list = Arc::new(kept);
+        }
+        doomed.len()
+    }
+
+    /// Removes the `count` chats that sort first in the default order (or all of them).
+    pub(crate) fn remove_oldest(&mut self, count: usize) -> usize {
+        let ids: Vec<Uuid> = self.chats.iter().take(count).map(|c| c.id).collect();
+        self.remove(&ids)
     }
 
     /// Every chat, in default canonical order.
@@ -367,6 +420,48 @@ impl Store {
         }
         self.push(fresh);
     }
+
+    /// Generates `count` chats whose start times are spread over the existing range of start
+    /// times (one in each of `count` equal slots of it, at a seeded offset), and adds them.
+    /// With no chat to spread among (none with a start time), they start at the epoch.
+    pub(crate) fn insert_within(&mut self, count: usize) {
+        if count == 0 {
+            return;
+        }
+        self.inserts += 1;
+        let seed = 0x1A5E_7000_0000_0000 ^ (self.inserts << 20);
+        let starts = self.chats.iter().filter_map(|c| c.start_time);
+        let (min, max) = starts.fold((None, None), |(lo, hi): (Option<DateTime<Utc>>, _), t| {
+            (
+                Some(lo.map_or(t, |lo| lo.min(t))),
+                Some(hi.map_or(t, |hi: DateTime<Utc>| hi.max(t))),
+            )
+        });
+        let min = min.unwrap_or_else(crate::data::epoch);
+        let max = max.unwrap_or(min);
+        let span_ms = (max - min).num_milliseconds().max(0);
+        let slot_ms = span_ms / count as i64;
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let mut fresh = Vec::with_capacity(count);
+        for i in 0..count {
+            // Strictly after the slot's start, so that none ties with the earliest chat.
+            let offset = if slot_ms > 1 { rng.i64(1..slot_ms) } else { 0 };
+            let at = min + TimeDelta::milliseconds(slot_ms * i as i64 + offset);
+            fresh.push(chat_starting_at(seed ^ (i as u64 + 1), at));
+        }
+        self.push(fresh);
+    }
+}
+
+/// A generated chat that starts exactly at `at`.
+///
+/// The generator starts each chat a seeded gap after its clock, and the gap depends on the
+/// seed alone: a first generation finds the gap, a second one from `at` minus the gap lands
+/// on `at`, with every other time of the chat consistent with it.
+fn chat_starting_at(seed: u64, at: DateTime<Utc>) -> Chat {
+    let probe = crate::data::Generator::new(seed, at).chat();
+    let gap = probe.start_time.map_or(TimeDelta::zero(), |s| s - at);
+    crate::data::Generator::new(seed, at - gap).chat()
 }
 
 #[cfg(test)]
@@ -401,5 +496,95 @@ mod tests {
         assert_eq!(r.page, 2);
         assert_eq!(r.query.tag, None);
         assert_eq!(r.page_size, DEFAULT_PAGE_SIZE);
+    }
+
+    fn query(ordering: &[(SortField, bool)], since_id: Option<Uuid>) -> Query {
+        let mut q = parse_request(&[]).unwrap().query;
+        if !ordering.is_empty() {
+            q.ordering = ordering
+                .iter()
+                .map(|&(field, descending)| SortKey { field, descending })
+                .collect();
+        }
+        q.since_id = since_id;
+        q
+    }
+
+    fn ids(store: &mut Store, q: &Query) -> Vec<Uuid> {
+        let list = store.listing(q);
+        list.iter().map(|&i| store.chat(i).id).collect()
+    }
+
+    #[test]
+    fn removal_keeps_the_index_and_the_cached_listings_right() {
+        let chats = crate::generate(3, 50);
+        let mut store = Store::new(chats.clone());
+        let orders: [&[(SortField, bool)]; 3] = [
+            &[],
+            &[(SortField::EndTime, true)],
+            &[(SortField::StartTime, true)],
+        ];
+        // Fill the cache, filtered listings included.
+        for order in orders {
+            ids(&mut store, &query(order, None));
+        }
+        let mut tagged = query(&[], None);
+        tagged.tag = Some("Premium".to_owned());
+        ids(&mut store, &tagged);
+
+        let gone = [chats[0].id, chats[17].id, chats[49].id, Uuid::from_u128(7)];
+        assert_eq!(store.remove(&gone), 3);
+        assert_eq!(store.remove(&gone), 0, "already removed");
+        let left: Vec<Chat> = chats
+            .iter()
+            .filter(|c| !gone.contains(&c.id))
+            .cloned()
+            .collect();
+        assert_eq!(store.chats(), left.as_slice());
+        let mut fresh = Store::new(left.clone());
+        for order in orders {
+            let q = query(order, None);
+            assert_eq!(ids(&mut store, &q), ids(&mut fresh, &q), "{order:?}");
+            // Keyset listings use the rebuilt index.
+            let q = query(order, Some(chats[20].id));
+            assert_eq!(ids(&mut store, &q), ids(&mut fresh, &q), "{order:?}");
+            // A removed cursor is an unknown one: nothing follows it.
+            assert!(ids(&mut store, &query(order, Some(chats[17].id))).is_empty());
+        }
+        assert_eq!(ids(&mut store, &tagged), ids(&mut fresh, &tagged));
+
+        assert_eq!(store.remove_oldest(2), 2);
+        assert_eq!(store.chats(), &left[2..]);
+        assert_eq!(store.remove_oldest(1000), left.len() - 2);
+        assert!(store.chats().is_empty());
+        assert!(ids(&mut store, &query(&[], None)).is_empty());
+    }
+
+    #[test]
+    fn insertions_land_inside_the_range_of_start_times() {
+        let chats = crate::generate(4, 40);
+        let (first, last) = (chats[0].start_time.unwrap(), chats[39].start_time.unwrap());
+        let mut store = Store::new(chats.clone());
+        store.insert_within(8);
+        assert_eq!(store.chats().len(), 48);
+        let new: Vec<&Chat> = store
+            .chats()
+            .iter()
+            .filter(|c| !chats.iter().any(|o| o.id == c.id))
+            .collect();
+        assert_eq!(new.len(), 8);
+        let slot = TimeDelta::milliseconds((last - first).num_milliseconds() / 8);
+        for (i, chat) in new.iter().enumerate() {
+            let (start, i) = (chat.start_time.unwrap(), i as i32);
+            assert!(start > first + slot * i, "{i}: {start}");
+            assert!(start < first + slot * (i + 1), "{i}: {start}");
+            assert!(chat.end_time.is_none_or(|e| e > start));
+        }
+        // Seeded: the same on every run, different for each insertion.
+        let mut again = Store::new(chats.clone());
+        again.insert_within(8);
+        assert_eq!(again.chats(), store.chats());
+        again.insert_within(8);
+        assert_eq!(again.chats().len(), 56);
     }
 }

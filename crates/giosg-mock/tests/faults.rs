@@ -291,3 +291,255 @@ fn set_faults_restarts_the_numbering() {
     s.set_faults(FaultPlan::new());
     assert_eq!(get(&s, &[]).status, 200);
 }
+
+/// The fault recorded for each request so far.
+fn recorded_faults(s: &MockServer) -> Vec<Option<String>> {
+    s.requests().into_iter().map(|r| r.fault).collect()
+}
+
+#[test]
+fn delete_oldest_removes_the_first_chats_after_serving() {
+    let s = server(FaultPlan::new().on_requests([0, 2], Fault::DeleteOldest { chats: 5 }));
+    let before = s.chats();
+    // The page is served whole, then the five oldest chats go.
+    let p1 = page(&s, &[("page_size", "10")]);
+    assert_eq!(p1.results, before[..10]);
+    assert_eq!(p1.count, 60);
+    assert_eq!(s.chats(), before[5..]);
+    let again = page(&s, &[("page_size", "10")]);
+    assert_eq!(again.results, before[5..15]);
+    assert_eq!(again.count, 55);
+    // Whatever the request's filters and order: the oldest by start time go.
+    let newest = page(&s, &[("page_size", "3"), ("ordering", "-start_time")]);
+    assert_eq!(newest.results[0], before[59]);
+    assert_eq!(s.chats(), before[10..]);
+    assert_eq!(
+        recorded_faults(&s),
+        [
+            Some("DeleteOldest { chats: 5 }".to_owned()),
+            None,
+            Some("DeleteOldest { chats: 5 }".to_owned())
+        ]
+    );
+
+    // An answer that is not a page deletes nothing.
+    s.set_faults(FaultPlan::new().on_requests(0..2, Fault::DeleteOldest { chats: 5 }));
+    let wrong = common::get_url(&s.chats_url(), Some("Token wrong"));
+    assert_eq!(wrong.status, 401);
+    assert_eq!(get(&s, &[("page", "99")]).status, 404);
+    assert_eq!(s.chats(), before[10..]);
+    // More than there are: all of them.
+    s.set_faults(FaultPlan::new().on_request(0, Fault::DeleteOldest { chats: 1000 }));
+    assert_eq!(page(&s, &[]).count, 50);
+    assert!(s.chats().is_empty());
+    assert_eq!(page(&s, &[]).count, 0);
+}
+
+#[test]
+fn delete_last_removes_the_next_cursor() {
+    let s = server(FaultPlan::new().on_request(0, Fault::DeleteLast));
+    let before = s.chats();
+    let p1 = page(&s, &[("page_size", "10")]);
+    assert_eq!(p1.results, before[..10]);
+    let mut left = before.clone();
+    left.remove(9);
+    assert_eq!(s.chats(), left);
+    // The keyset client's next request names the deleted chat: an empty listing.
+    let since = before[9].id.to_string();
+    let r = get(&s, &[("page_size", "10"), ("since_id", &since)]);
+    assert_eq!(
+        (r.json()["count"].clone(), r.json()["next_page"].clone()),
+        (json!(0), json!(null))
+    );
+    assert_eq!(r.page().results, []);
+    // After the chat before it, the listing goes on without it.
+    let since = before[8].id.to_string();
+    let p = page(&s, &[("page_size", "10"), ("since_id", &since)]);
+    assert_eq!(p.results, before[10..20]);
+    assert_eq!(p.count, 50);
+    assert_eq!(recorded_faults(&s)[0].as_deref(), Some("DeleteLast"));
+
+    // An empty page deletes nothing.
+    s.set_faults(FaultPlan::new().on_request(0, Fault::DeleteLast));
+    let last = before[59].id.to_string();
+    assert_eq!(page(&s, &[("since_id", &last)]).results, []);
+    assert_eq!(s.chats(), left);
+}
+
+#[test]
+fn delete_cursor_removes_the_since_id_before_serving() {
+    let s = server(FaultPlan::new().on_requests(0..3, Fault::DeleteCursor));
+    let before = s.chats();
+    // Without a since_id, nothing is deleted.
+    assert_eq!(page(&s, &[("page_size", "10")]).results, before[..10]);
+    assert_eq!(s.chats(), before);
+    let since = before[9].id.to_string();
+    let r = get(&s, &[("page_size", "10"), ("since_id", &since)]);
+    assert_eq!(r.status, 200);
+    let empty = r.page();
+    assert_eq!(
+        (empty.results.len(), empty.count, empty.next_page),
+        (0, 0, None)
+    );
+    let mut left = before.clone();
+    left.remove(9);
+    assert_eq!(s.chats(), left);
+    // An unknown since_id: nothing to delete, the same empty listing.
+    let unknown = uuid::Uuid::from_u128(5).to_string();
+    assert_eq!(page(&s, &[("since_id", &unknown)]).count, 0);
+    assert_eq!(s.chats(), left);
+    assert_eq!(
+        recorded_faults(&s),
+        vec![Some("DeleteCursor".to_owned()); 3]
+    );
+}
+
+#[test]
+fn insert_spreads_new_chats_inside_the_range() {
+    let plan = FaultPlan::new().on_request(0, Fault::Insert { chats: 6 });
+    let s = server(plan.clone());
+    let before = s.chats();
+    let p1 = page(&s, &[("page_size", "10")]);
+    assert_eq!(p1.results, before[..10]);
+    assert_eq!(p1.count, 60);
+    let after = s.chats();
+    assert_eq!(after.len(), 66);
+    let new: Vec<_> = after
+        .iter()
+        .filter(|c| !before.iter().any(|b| b.id == c.id))
+        .collect();
+    assert_eq!(new.len(), 6);
+    let (first, last) = (before[0].start_time, before[59].start_time);
+    assert!(new
+        .iter()
+        .all(|c| c.start_time > first && c.start_time < last));
+    // Spread, not bunched: one in each sixth of the range.
+    let sixth = (last.unwrap() - first.unwrap()) / 6;
+    for (i, chat) in new.iter().enumerate() {
+        let slot = (chat.start_time.unwrap() - first.unwrap()).num_milliseconds()
+            / sixth.num_milliseconds();
+        assert_eq!(slot, i as i64);
+    }
+    assert_eq!(page(&s, &[("page_size", "100")]).count, 66);
+    assert_eq!(
+        recorded_faults(&s)[0].as_deref(),
+        Some("Insert { chats: 6 }")
+    );
+    // Seeded: another server with the same data and plan inserts the same chats.
+    let twin = server(plan);
+    page(&twin, &[("page_size", "10")]);
+    assert_eq!(twin.chats(), after);
+}
+
+#[test]
+fn no_next_page_nulls_the_next_page_only() {
+    let s = server(FaultPlan::new().on_requests(0..2, Fault::NoNextPage));
+    let before = s.chats();
+    let r = get(&s, &[("page_size", "10")]);
+    let body = r.json();
+    assert_eq!(body["next_page"], json!(null));
+    assert_eq!(body["next_page_url"], json!(null));
+    assert_eq!(
+        (body["count"].clone(), body["num_pages"].clone()),
+        (json!(60), json!(6))
+    );
+    assert_eq!(r.page().results, before[..10]);
+    let p2 = page(&s, &[("page_size", "10"), ("page", "2")]);
+    assert_eq!((p2.next_page, p2.previous_page), (None, Some(1)));
+    assert_eq!(p2.results, before[10..20]);
+    // The next request is served normally.
+    assert_eq!(page(&s, &[("page_size", "10")]).next_page, Some(2));
+    assert_eq!(recorded_faults(&s)[0].as_deref(), Some("NoNextPage"));
+}
+
+#[test]
+fn count_offset_shifts_the_count_only() {
+    let s = server(
+        FaultPlan::new()
+            .on_request(0, Fault::CountOffset(-7))
+            .on_request(1, Fault::CountOffset(5))
+            .on_request(2, Fault::CountOffset(-1000)),
+    );
+    let normal = page(&s, &[("page_size", "10")]);
+    assert_eq!(normal.count, 53);
+    for (want, fault) in [(65, "CountOffset(5)"), (0, "CountOffset(-1000)")] {
+        let p = page(&s, &[("page_size", "10")]);
+        assert_eq!(p.count, want, "{fault}");
+        assert_eq!(
+            (p.num_pages, p.per_page, p.next_page, &p.results),
+            (
+                normal.num_pages,
+                normal.per_page,
+                normal.next_page,
+                &normal.results
+            ),
+            "{fault}"
+        );
+    }
+    assert_eq!(page(&s, &[("page_size", "10")]).count, 60);
+    assert_eq!(recorded_faults(&s)[0].as_deref(), Some("CountOffset(-7)"));
+}
+
+#[test]
+fn short_page_serves_half_the_results() {
+    let s = server(FaultPlan::new().on_requests(0..2, Fault::ShortPage));
+    let before = s.chats();
+    let p = page(&s, &[("page_size", "11")]);
+    assert_eq!(p.results, before[..5]);
+    assert_eq!(
+        (p.count, p.per_page, p.num_pages, p.next_page),
+        (60, 11, 6, Some(2))
+    );
+    // The last page, of 5 chats: 2.
+    let last = page(&s, &[("page_size", "11"), ("page", "6")]);
+    assert_eq!(last.results, before[55..57]);
+    assert_eq!(page(&s, &[("page_size", "11")]).results, before[..11]);
+    assert_eq!(recorded_faults(&s)[0].as_deref(), Some("ShortPage"));
+}
+
+#[test]
+fn ignore_since_id_serves_the_listing_from_its_start() {
+    let s = server(FaultPlan::new().on_request(0, Fault::IgnoreSinceId));
+    let before = s.chats();
+    let since = before[20].id.to_string();
+    let params = [("page_size", "10"), ("since_id", since.as_str())];
+    let p = page(&s, &params);
+    assert_eq!(p.results, before[..10]);
+    assert_eq!(p.count, 60);
+    let next = p.next_page_url.unwrap();
+    assert!(next.contains(&format!("since_id={since}")), "{next}");
+    // Honoured again on the next request.
+    let p = page(&s, &params);
+    assert_eq!(p.results, before[21..31]);
+    assert_eq!(p.count, 39);
+    assert_eq!(recorded_faults(&s)[0].as_deref(), Some("IgnoreSinceId"));
+}
+
+#[test]
+fn delete_chats_while_serving() {
+    let s = server(FaultPlan::new());
+    let before = s.chats();
+    // Fill the listing cache first: deletions must show through it.
+    assert_eq!(page(&s, &[("page_size", "100")]).count, 60);
+    assert_eq!(page(&s, &[("ordering", "-end_time")]).count, 60);
+    s.delete_chats(&[before[0].id, before[30].id, uuid::Uuid::from_u128(1)]);
+    let left: Vec<_> = before
+        .iter()
+        .filter(|c| c.id != before[0].id && c.id != before[30].id)
+        .cloned()
+        .collect();
+    assert_eq!(s.chats(), left);
+    assert_eq!(page(&s, &[("page_size", "100")]).results, left);
+    let by_end = page(&s, &[("ordering", "-end_time"), ("page_size", "100")]);
+    assert_eq!(by_end.count, 58);
+    assert!(by_end.results.iter().all(|c| left.contains(c)));
+    let since = before[29].id.to_string();
+    assert_eq!(
+        page(&s, &[("since_id", &since), ("page_size", "2")]).results,
+        [before[31].clone(), before[32].clone()]
+    );
+    let gone = before[30].id.to_string();
+    assert_eq!(page(&s, &[("since_id", &gone)]).count, 0);
+    s.delete_chats(&[]);
+    assert_eq!(s.chats(), left);
+}

@@ -7,4 +7,5 @@ mod export;
 mod faults;
 mod flags;
 mod formats;
+mod lossless;
 mod secrets;
