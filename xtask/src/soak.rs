@@ -1,14 +1,18 @@
-//! `cargo xtask soak [--quick]`: the fault soak. Exports every chat of an in-process giosg-mock
+//! `cargo xtask soak [--quick]`: the fault soak. Lists every chat of an in-process giosg-mock
 //! that faults 30% of requests (429 with and without `Retry-After`, 500, 502, 503, 504,
-//! dropped connections, truncated bodies, bodies stalled past the read timeout, and drift:
-//! new chats arriving mid-listing), once with each transport: the blocking client (ureq,
-//! `.iter()`) and the async one (reqwest, `.stream()`, 4 pages in flight).
+//! dropped connections, truncated bodies, bodies stalled past the read timeout; churn: new chats
+//! arriving before and among the others, the oldest chats deleted by a retention job, the
+//! cursor chat deleted; and servers that misbehave: no `next_page`, a short page, a count that
+//! lies, `since_id` ignored), with each transport: the blocking client (ureq, `.iter()`, keyset
+//! one page at a time) and the async one (reqwest, `.stream()`: start-time windows, 4 requests
+//! in flight, in order; and `.unordered()`, as the export runs).
 //!
-//! It checks that every original chat arrives exactly once and none twice (drift adds chats,
-//! which may or may not be seen), that nothing panicked, that no page took more attempts than
-//! the retry policy allows and no wait was longer than it allows. It is bounded: loopback only,
-//! a request budget and a wall-clock budget per transport. The figures are printed and written
-//! to `reliability/soak-report.md` (`reliability/soak-report-quick.md` for `--quick`).
+//! It checks that every original chat still served at the end arrives exactly once and none
+//! twice (chats added meanwhile may or may not be seen; deleted ones may have been), that
+//! ordered listings come in order, that nothing panicked, that no request took more attempts
+//! than the retry policy allows and no wait was longer than it allows. It is bounded: loopback
+//! only, a request budget and a wall-clock budget per transport. The figures are printed and
+//! written to `reliability/soak-report.md` (`reliability/soak-report-quick.md` for `--quick`).
 
 use futures_util::StreamExt;
 use giosg_mock::{Fault, FaultPlan, MockServer};
@@ -89,6 +93,13 @@ impl Config {
             Fault::Drift {
                 new_chats: self.drift,
             },
+            Fault::Insert { chats: self.drift },
+            Fault::DeleteOldest { chats: self.drift },
+            Fault::DeleteLast,
+            Fault::NoNextPage,
+            Fault::ShortPage,
+            Fault::CountOffset(7),
+            Fault::IgnoreSinceId,
         ]
     }
 }
@@ -202,6 +213,8 @@ struct Run {
     duplicates: usize,
     drifted_seen: usize,
     drifted_total: usize,
+    deleted: usize,
+    out_of_order: usize,
     dropped: Option<u64>,
     panics: u64,
     error: Option<String>,
@@ -219,6 +232,9 @@ impl Run {
         }
         if self.duplicates > 0 {
             p.push(format!("{} chats yielded twice", self.duplicates));
+        }
+        if self.out_of_order > 0 {
+            p.push(format!("{} chats out of order", self.out_of_order));
         }
         if self.panics > 0 {
             p.push(format!("{} panics", self.panics));
@@ -275,6 +291,7 @@ fn fault_kind(debug: &str) -> String {
 fn soak_one(
     config: &Config,
     name: &str,
+    ordered: bool,
     export: impl FnOnce(&MockServer, &Arc<Seen>, Instant) -> Result<(Vec<Uuid>, Option<u64>), String>,
 ) -> Result<Run, String> {
     let plan = FaultPlan::new().random(config.seed, config.fault_rate, config.faults());
@@ -287,6 +304,11 @@ fn soak_one(
         return Err(format!("the mock is not on loopback: {}", mock.base_url()));
     }
     let originals: Vec<Uuid> = mock.chats().iter().map(|c| c.id).collect();
+    let mut keys: HashMap<Uuid, (Option<giosg_model::DateTime<giosg_model::Utc>>, Uuid)> = mock
+        .chats()
+        .iter()
+        .map(|c| (c.id, (c.start_time, c.id)))
+        .collect();
     let seen = Arc::new(Seen::default());
     let panics_before = PANICS.load(Ordering::SeqCst);
     let started = Instant::now();
@@ -309,14 +331,25 @@ fn soak_one(
         if let Some(f) = &r.fault {
             *faults.entry(fault_kind(f)).or_insert(0) += 1;
         }
-        *attempts
-            .entry(r.query_value("page").map(str::to_owned))
-            .or_insert(0) += 1;
+        // A retry sends the same query again; distinct requests differ in their query.
+        let query: Vec<String> = r.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        *attempts.entry(Some(query.join("&"))).or_insert(0) += 1;
     }
     let drifted_seen = unique.difference(&original_set).count();
-    if unique.iter().any(|id| !now_served.contains(id)) {
-        return Err(format!("{name}: a chat the server never had was yielded"));
-    }
+    keys.extend(mock.chats().iter().map(|c| (c.id, (c.start_time, c.id))));
+    // In order: by start time (none last), then id, as far as the keys are known (a chat
+    // added and deleted meanwhile is not).
+    let sort_key = |id: &Uuid| keys.get(id).map(|(t, id)| (t.is_none(), *t, *id));
+    let out_of_order = if ordered {
+        ids.windows(2)
+            .filter(|w| match (sort_key(&w[0]), sort_key(&w[1])) {
+                (Some(a), Some(b)) => a >= b,
+                _ => false,
+            })
+            .count()
+    } else {
+        0
+    };
     let waits = seen.waits.lock().unwrap_or_else(|e| e.into_inner()).clone();
     Ok(Run {
         name: name.to_owned(),
@@ -327,10 +360,15 @@ fn soak_one(
         most_attempts: attempts.values().copied().max().unwrap_or(0),
         originals: originals.len(),
         yielded: ids.len(),
-        missing: originals.iter().filter(|id| !unique.contains(id)).count(),
+        missing: originals
+            .iter()
+            .filter(|id| now_served.contains(id) && !unique.contains(id))
+            .count(),
         duplicates: ids.len() - unique.len(),
         drifted_seen,
-        drifted_total: now_served.len() - originals.len(),
+        drifted_total: now_served.difference(&original_set).count(),
+        deleted: original_set.difference(&now_served).count(),
+        out_of_order,
         dropped,
         panics: PANICS.load(Ordering::SeqCst) - panics_before,
         error,
@@ -350,6 +388,7 @@ fn blocking(config: &Config) -> Result<Run, String> {
     soak_one(
         config,
         "blocking (ureq, `.iter()`)",
+        true,
         |mock, seen, deadline| {
             type C = Client<Watched<giosg_blocking::UreqTransport>>;
             let b = builder::<C>(config, mock);
@@ -377,11 +416,20 @@ fn blocking(config: &Config) -> Result<Run, String> {
 }
 
 fn nonblocking(config: &Config) -> Result<Run, String> {
+    nonblocking_with(config, true)
+}
+
+fn nonblocking_unordered(config: &Config) -> Result<Run, String> {
+    nonblocking_with(config, false)
+}
+
+fn nonblocking_with(config: &Config, ordered: bool) -> Result<Run, String> {
     let name = format!(
-        "async (reqwest, `.stream()`, concurrency {})",
+        "async (reqwest, `.stream()`{}, concurrency {})",
+        if ordered { "" } else { ".unordered()" },
         config.concurrency
     );
-    soak_one(config, &name, |mock, seen, deadline| {
+    soak_one(config, &name, ordered, |mock, seen, deadline| {
         type C = AsyncClient<Watched<giosg_async::ReqwestTransport>>;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -399,11 +447,14 @@ fn nonblocking(config: &Config) -> Result<Run, String> {
             })
             .map_err(|e| e.to_string())?;
         let filter = ChatFilter::new().page_size(config.page_size);
-        let mut stream = client
+        let mut chats = client
             .chats(mock.org())
             .filter(filter)
-            .concurrency(config.concurrency)
-            .stream();
+            .concurrency(config.concurrency);
+        if !ordered {
+            chats = chats.unordered();
+        }
+        let mut stream = chats.stream();
         runtime.block_on(async {
             let mut ids = Vec::with_capacity(config.chats);
             while let Some(chat) = stream.next().await {
@@ -412,7 +463,7 @@ fn nonblocking(config: &Config) -> Result<Run, String> {
                     past(deadline)?;
                 }
             }
-            Ok((ids, None))
+            Ok((ids, Some(stream.dropped())))
         })
     })
 }
@@ -433,7 +484,7 @@ pub fn run(args: &[&str]) -> Result<(), String> {
     );
     let started = Instant::now();
     let mut runs = Vec::new();
-    for soak in [blocking, nonblocking] {
+    for soak in [blocking, nonblocking, nonblocking_unordered] {
         let run = soak(&config)?;
         println!(
             "soak: {}: {} requests, {} faulted, {} retries, {} chats in {:.1} s",
@@ -484,7 +535,7 @@ fn report(config: &Config, runs: &[Run], problems: &[String], total: Duration) -
         s,
         "{} chats (seed {}) exported through giosg-mock on 127.0.0.1 with {:.0}% of requests \
          faulted, each of the {} kinds equally likely; page size {}; read timeout {:?}, stalls \
-         of {:?}; drift adds {} chats. Retry policy: {} attempts, backoff {:?} to {:?}, at most \
+         of {:?}; drift and insertions add, and retention deletes, {} chats each time. Retry policy: {} attempts, backoff {:?} to {:?}, at most \
          {:?} waiting per page. Budget per transport: {} requests, {:?}.\n",
         config.chats,
         config.seed,
@@ -546,21 +597,31 @@ fn report(config: &Config, runs: &[Run], problems: &[String], total: Duration) -
         )
     });
     row("chats yielded", &|r| r.yielded.to_string());
-    row("original chats, each exactly once", &|r| {
-        format!("{} of {}", r.originals - r.missing, r.originals)
+    row("original chats still served, each exactly once", &|r| {
+        format!(
+            "{} of {}",
+            r.originals - r.deleted - r.missing,
+            r.originals - r.deleted
+        )
+    });
+    row("original chats deleted meanwhile", &|r| {
+        r.deleted.to_string()
     });
     row("chats yielded twice", &|r| r.duplicates.to_string());
-    row("drifted-in chats (seen / added)", &|r| {
+    row("chats out of order (ordered listings)", &|r| {
+        r.out_of_order.to_string()
+    });
+    row("chats added meanwhile (seen / added)", &|r| {
         format!("{} / {}", r.drifted_seen, r.drifted_total)
     });
-    row("repeats dropped by the pager", &|r| {
+    row("repeats dropped", &|r| {
         r.dropped.map_or("—".to_owned(), |d| d.to_string())
     });
     row("panics", &|r| r.panics.to_string());
     row("wall time", &|r| format!("{:.1} s", r.wall.as_secs_f64()));
     let _ = writeln!(s, "\nTotal wall time: {:.1} s.\n", total.as_secs_f64());
     if problems.is_empty() {
-        s.push_str("Result: **pass**. Every original chat exactly once, no chat twice, no panic, every page within the retry policy.\n");
+        s.push_str("Result: **pass**. Every original chat still served exactly once, no chat twice, ordered listings in order, no panic, every request within the retry policy.\n");
     } else {
         s.push_str("Result: **FAIL**.\n\n");
         for p in problems {

@@ -365,6 +365,9 @@ struct Window {
     density: Option<f64>,
     /// Whether an answer came for this window yet.
     answered: bool,
+    /// The cursor, while re-anchoring after an answer that looked as if it had vanished; noted
+    /// as lost unless an answer shows it.
+    lost: Option<Uuid>,
     stuck: u32,
 }
 
@@ -391,6 +394,7 @@ impl Window {
             held: VecDeque::new(),
             density: None,
             answered: false,
+            lost: None,
             stuck: 0,
         }
     }
@@ -689,7 +693,8 @@ impl Planner {
         let more_by_next = envelope.next_page.is_some();
         let full = received >= full_size;
         let says_more = more_by_next || more_by_count || (full && !count_known);
-        if (count_known && more_by_count != more_by_next) || (!full && says_more) {
+        let conflict = (count_known && more_by_count != more_by_next) || (!full && says_more);
+        if conflict {
             self.note(Anomaly::EnvelopeConflict {
                 count: envelope.count,
                 received,
@@ -698,21 +703,28 @@ impl Planner {
         }
         let keys = self.keys.clone();
         let w = &mut self.windows[index];
-        if let (Some(expected), Some(_), Mode::Keyset, true) =
-            (w.after, ask.since, w.mode, count_known)
-        {
-            if expected != envelope.count {
-                let a = Anomaly::CountChanged {
+        // Noted only if this answer makes progress: an empty one is judged below.
+        let count_changed = match (w.after, ask.since, w.mode, count_known && !conflict) {
+            (Some(expected), Some(_), Mode::Keyset, true) if expected != envelope.count => {
+                Some(Anomaly::CountChanged {
                     expected,
                     got: envelope.count,
-                };
-                self.note(a);
+                })
             }
+            _ => None,
+        };
+        if w.cursor
+            .is_some_and(|c| chats.iter().any(|chat| chat.id == c.id))
+        {
+            // The cursor chat is there: whatever this is, it did not vanish.
+            w.lost = None;
         }
-        let w = &mut self.windows[index];
 
         // Split the answer: chats already taken (at or before the cursor), the window's new
         // chats, and whether it ran past the window's end.
+        let saw_cursor = w
+            .cursor
+            .is_some_and(|c| chats.iter().any(|chat| chat.id == c.id));
         let mut skip = 0usize;
         if let Some(c) = w.cursor.filter(|c| c.sort.is_none()) {
             // A cursor known by id only: what precedes it in this answer is a repeat.
@@ -786,6 +798,14 @@ impl Planner {
             w.cursor = Some(cursor);
             w.mode = Mode::Keyset;
             w.stuck = 0;
+            let lost = w.lost.take();
+            if let Some(cursor) = lost {
+                self.note(Anomaly::CursorLost { cursor });
+            }
+            if let Some(a) = count_changed {
+                self.note(a);
+            }
+            let w = &mut self.windows[index];
             let page = envelope.with_results(taken);
             match self.options.delivery {
                 Delivery::Ordered => w.held.push_back((page, cursor)),
@@ -832,11 +852,11 @@ impl Planner {
             if w.stuck > MAX_STUCK {
                 return Err(PagingError::CursorStuck { cursor: cursor_id });
             }
-            let first_loss = w.mode == Mode::Keyset && next != Mode::Keyset;
-            w.mode = next;
-            if first_loss {
-                self.note(Anomaly::CursorLost { cursor: cursor_id });
+            if w.mode == Mode::Keyset && next != Mode::Keyset && !saw_cursor {
+                // Only chats before the cursor, and not the cursor itself: it may be gone.
+                w.lost = Some(cursor_id);
             }
+            w.mode = next;
             return Ok(());
         }
         if ask.since.is_some() && (says_more || answered_before) {
@@ -849,12 +869,11 @@ impl Planner {
             if w.stuck > MAX_STUCK {
                 return Err(PagingError::CursorStuck { cursor: cursor_id });
             }
-            let first_loss = w.mode == Mode::Keyset;
+            if w.mode == Mode::Keyset {
+                w.lost = Some(cursor_id);
+            }
             w.mode = Mode::Reanchor { probe: None };
             w.after = None;
-            if first_loss {
-                self.note(Anomaly::CursorLost { cursor: cursor_id });
-            }
             return Ok(());
         }
         if says_more {
@@ -876,6 +895,9 @@ impl Planner {
     /// them out), is split instead: its timed part ends just after the cursor, and the chats
     /// without a start time get their window, as when the first window splits.
     fn exhausted(&mut self, index: usize, ask: Ask) {
+        if let Some(cursor) = self.windows[index].lost.take() {
+            self.note(Anomaly::CursorLost { cursor });
+        }
         let w = &mut self.windows[index];
         let covers_nulls = !w.nulls && w.lo.is_none() && w.hi.is_none();
         let at = w

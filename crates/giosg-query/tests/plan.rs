@@ -388,6 +388,39 @@ fn a_missing_next_page_does_not_end_the_listing() {
 }
 
 #[test]
+fn a_count_that_promises_more_than_there_is_is_no_lost_cursor() {
+    let mut server = Server {
+        chats: dataset(230, 100_000),
+    };
+    let planner =
+        Planner::new(&list(&ChatFilter::new().page_size(20)), PlanOptions::new()).unwrap();
+    // The last page's count says 3 more follow: there are none, and its last chat exists.
+    let run = drive(
+        planner,
+        &mut server,
+        |_| 0,
+        |n| {
+            if n == 11 {
+                Misbehave::CountOffset(3)
+            } else {
+                Misbehave::None
+            }
+        },
+        |_, _, _| {},
+    );
+    run.result.unwrap();
+    assert_eq!(ids(&run.delivered), sorted_default(&server.chats));
+    let anomalies = run.planner.completeness().anomalies;
+    assert!(
+        anomalies
+            .iter()
+            .all(|a| matches!(a, Anomaly::EnvelopeConflict { .. })),
+        "{anomalies:?}"
+    );
+    assert!(!anomalies.is_empty());
+}
+
+#[test]
 fn since_id_with_a_descending_ordering_is_refused() {
     let filter = ChatFilter::new()
         .since_id(Uuid::from_u128(1))
