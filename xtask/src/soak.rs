@@ -72,7 +72,7 @@ impl Config {
         Config {
             mode: "quick",
             chats: 5_000,
-            page_size: 50,
+            page_size: 20,
             max_requests: 1_000,
             max_wall: Duration::from_secs(120),
             ..Self::full()
