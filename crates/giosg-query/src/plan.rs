@@ -949,14 +949,14 @@ impl Planner {
             Delivery::Ordered => {
                 // Open one window just ahead: split the last timed window, about half of
                 // `pages_ahead` pages on from its cursor.
-                // Windows that ended but still hold pages count: memory stays bounded by
-                // `concurrency × pages_ahead` pages however slowly pages are taken.
-                let open = self
-                    .windows
-                    .iter()
-                    .filter(|w| w.end.is_none() || !w.held.is_empty())
-                    .count();
-                if open >= self.options.concurrency {
+                // At most `concurrency` windows fetch, and none opens while half the pages
+                // they may hold are held already: memory stays bounded (by 1.5 ×
+                // `concurrency × pages_ahead` pages) however slowly pages are taken, and
+                // windows that ended holding pages leave their request slot to a new one.
+                let active = self.windows.iter().filter(|w| w.end.is_none()).count();
+                let held: usize = self.windows.iter().map(|w| w.held.len()).sum();
+                let budget = self.options.concurrency * self.options.pages_ahead;
+                if active >= self.options.concurrency || 2 * held >= budget {
                     return None;
                 }
                 let i = self.windows.iter().rposition(|w| !w.nulls)?;

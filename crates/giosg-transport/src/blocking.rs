@@ -2,7 +2,7 @@
 
 use crate::builder::{Assemble, ClientBuilder, Core};
 use crate::fetch::{copy, Fetch, Step};
-use crate::listing::{Engine, Spec};
+use crate::listing::{Run, Spec};
 use giosg_model::{Chat, ChatFilter, Page, Uuid};
 use giosg_query::{
     Checkpoint, Completeness, Error, PageRequest, Pager, PagingError, TransportError,
@@ -181,53 +181,30 @@ impl<T: Transport> Chats<T> {
 #[derive(Debug)]
 pub struct Pages<T> {
     client: Client<T>,
-    /// The engine, or the error to yield once before ending.
-    state: Result<Engine, Option<Error>>,
-    /// The engine's last report, kept when an error ends the listing.
-    ended: Option<Box<(Completeness, Option<Checkpoint>)>>,
+    run: Run,
 }
 
 impl<T> Pages<T> {
     fn new(client: Client<T>, spec: &Spec) -> Self {
-        let state = spec.engine(&client.inner.core.endpoint).map_err(Some);
-        Pages {
-            client,
-            state,
-            ended: None,
-        }
+        let run = Run::new(spec, &client.inner.core.endpoint);
+        Pages { client, run }
     }
 
     /// What was handed out so far against what the server counted, and what did not add up;
     /// once the listing ended, [`Completeness::shortfall`] says how many chats it is short.
     pub fn completeness(&self) -> Completeness {
-        match (&self.state, &self.ended) {
-            (Ok(engine), _) => engine.completeness(),
-            (Err(_), Some(ended)) => ended.0.clone(),
-            (Err(_), None) => Completeness::default(),
-        }
+        self.run.completeness()
     }
 
     /// The work left as of the pages handed out so far, to [`Chats::resume`] later; `None`
     /// for a listing by page numbers.
     pub fn checkpoint(&self) -> Option<Checkpoint> {
-        match (&self.state, &self.ended) {
-            (Ok(engine), _) => engine.checkpoint(),
-            (Err(_), Some(ended)) => ended.1.clone(),
-            (Err(_), None) => None,
-        }
+        self.run.checkpoint()
     }
 
     /// How many chats were dropped as repeats so far.
     pub fn dropped(&self) -> u64 {
         self.completeness().repeats
-    }
-
-    fn end(&mut self, e: Error) -> Option<Result<Page<Chat>, Error>> {
-        if let Ok(engine) = &self.state {
-            self.ended = Some(Box::new((engine.completeness(), engine.checkpoint())));
-        }
-        self.state = Err(None);
-        Some(Err(e))
     }
 }
 
@@ -236,9 +213,9 @@ impl<T: Transport> Iterator for Pages<T> {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            let engine = match &mut self.state {
+            let engine = match self.run.engine() {
                 Ok(engine) => engine,
-                Err(e) => return e.take().map(Err),
+                Err(e) => return e.map(Err),
             };
             if let Some(page) = engine.poll_page() {
                 return Some(Ok(page));
@@ -247,11 +224,11 @@ impl<T: Transport> Iterator for Pages<T> {
                 return None;
             }
             let Some((wait, request)) = engine.poll_request() else {
-                return self.end(PagingError::Stalled.into());
+                return Some(Err(self.run.end(PagingError::Stalled.into())));
             };
             let outcome = self.client.fetch(&request);
             if let Err(e) = engine.accept(wait, outcome) {
-                return self.end(e);
+                return Some(Err(self.run.end(e)));
             }
         }
     }

@@ -65,6 +65,56 @@ impl Spec {
     }
 }
 
+/// A listing being run: its engine, or, once an error ended it, the error to hand out once
+/// and what the engine last reported. Both clients' page iterators hold one.
+#[derive(Debug)]
+pub(crate) struct Run {
+    state: Result<Engine, Option<Error>>,
+    ended: Option<Box<(Completeness, Option<Checkpoint>)>>,
+}
+
+impl Run {
+    pub fn new(spec: &Spec, endpoint: &Endpoint) -> Self {
+        Run {
+            state: spec.engine(endpoint).map_err(Some),
+            ended: None,
+        }
+    }
+
+    /// The engine, or the error to hand out (once; then `None`).
+    pub fn engine(&mut self) -> Result<&mut Engine, Option<Error>> {
+        match &mut self.state {
+            Ok(engine) => Ok(engine),
+            Err(e) => Err(e.take()),
+        }
+    }
+
+    /// Ends the listing with an error, keeping the engine's last report; returns the error.
+    pub fn end(&mut self, e: Error) -> Error {
+        if let Ok(engine) = &self.state {
+            self.ended = Some(Box::new((engine.completeness(), engine.checkpoint())));
+        }
+        self.state = Err(None);
+        e
+    }
+
+    pub fn completeness(&self) -> Completeness {
+        match (&self.state, &self.ended) {
+            (Ok(engine), _) => engine.completeness(),
+            (Err(_), Some(ended)) => ended.0.clone(),
+            (Err(_), None) => Completeness::default(),
+        }
+    }
+
+    pub fn checkpoint(&self) -> Option<Checkpoint> {
+        match (&self.state, &self.ended) {
+            (Ok(engine), _) => engine.checkpoint(),
+            (Err(_), Some(ended)) => ended.1.clone(),
+            (Err(_), None) => None,
+        }
+    }
+}
+
 /// Which answer a request waits for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Wait {

@@ -2,7 +2,7 @@
 
 use crate::builder::{Assemble, ClientBuilder, Core};
 use crate::fetch::{copy, Fetch, Step};
-use crate::listing::{Engine, Spec, Wait};
+use crate::listing::{Run, Spec, Wait};
 use futures_core::Stream;
 use futures_util::future::{BoxFuture, FutureExt};
 use futures_util::stream::{FuturesUnordered, StreamExt};
@@ -146,7 +146,7 @@ impl<T: AsyncTransport + 'static> AsyncChats<T> {
 
     /// Fetches up to `n` pages at once (default 1: sequential), in start-time windows of the
     /// default order. Chats still come in order (unless [`unordered`](AsyncChats::unordered))
-    /// and never twice; at most `8 × n` pages are held while windows ahead wait.
+    /// and never twice; at most `12 × n` pages are held while windows ahead wait.
     pub fn concurrency(mut self, n: usize) -> Self {
         self.spec.options.concurrency = n.max(1);
         self
@@ -218,17 +218,14 @@ type Fetching = FuturesUnordered<BoxFuture<'static, (Wait, Result<Page<Chat>, Er
 #[must_use = "streams do nothing unless polled"]
 pub struct PageStream<T> {
     client: AsyncClient<T>,
-    /// The engine, or the error to yield once before ending.
-    state: Result<Engine, Option<Error>>,
-    /// The engine's last report, kept when an error ends the listing.
-    ended: Option<Box<(Completeness, Option<Checkpoint>)>>,
+    run: Run,
     fetching: Fetching,
 }
 
 impl<T> std::fmt::Debug for PageStream<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PageStream")
-            .field("state", &self.state)
+            .field("run", &self.run)
             .field("in_flight", &self.fetching.len())
             .finish_non_exhaustive()
     }
@@ -236,11 +233,10 @@ impl<T> std::fmt::Debug for PageStream<T> {
 
 impl<T> PageStream<T> {
     fn new(client: AsyncClient<T>, spec: &Spec) -> Self {
-        let state = spec.engine(&client.inner.core.endpoint).map_err(Some);
+        let run = Run::new(spec, &client.inner.core.endpoint);
         PageStream {
             client,
-            state,
-            ended: None,
+            run,
             fetching: FuturesUnordered::new(),
         }
     }
@@ -248,35 +244,18 @@ impl<T> PageStream<T> {
     /// What was handed out so far against what the server counted, and what did not add up;
     /// once the listing ended, [`Completeness::shortfall`] says how many chats it is short.
     pub fn completeness(&self) -> Completeness {
-        match (&self.state, &self.ended) {
-            (Ok(engine), _) => engine.completeness(),
-            (Err(_), Some(ended)) => ended.0.clone(),
-            (Err(_), None) => Completeness::default(),
-        }
+        self.run.completeness()
     }
 
     /// The work left as of the pages handed out so far, to [`AsyncChats::resume`] later;
     /// `None` for a listing by page numbers.
     pub fn checkpoint(&self) -> Option<Checkpoint> {
-        match (&self.state, &self.ended) {
-            (Ok(engine), _) => engine.checkpoint(),
-            (Err(_), Some(ended)) => ended.1.clone(),
-            (Err(_), None) => None,
-        }
+        self.run.checkpoint()
     }
 
     /// How many chats were dropped as repeats so far.
     pub fn dropped(&self) -> u64 {
         self.completeness().repeats
-    }
-
-    fn end(&mut self, e: Error) -> Poll<Option<Result<Page<Chat>, Error>>> {
-        if let Ok(engine) = &self.state {
-            self.ended = Some(Box::new((engine.completeness(), engine.checkpoint())));
-        }
-        self.state = Err(None);
-        self.fetching = FuturesUnordered::new();
-        Poll::Ready(Some(Err(e)))
     }
 }
 
@@ -286,9 +265,9 @@ impl<T: AsyncTransport + 'static> Stream for PageStream<T> {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         loop {
-            let engine = match &mut this.state {
+            let engine = match this.run.engine() {
                 Ok(engine) => engine,
-                Err(e) => return Poll::Ready(e.take().map(Err)),
+                Err(e) => return Poll::Ready(e.map(Err)),
             };
             if let Some(page) = engine.poll_page() {
                 return Poll::Ready(Some(Ok(page)));
@@ -301,14 +280,14 @@ impl<T: AsyncTransport + 'static> Stream for PageStream<T> {
                 this.fetching
                     .push(async move { (wait, client.fetch(request).await) }.boxed());
             }
-            match this.fetching.poll_next_unpin(cx) {
-                Poll::Ready(Some((wait, outcome))) => {
-                    if let Err(e) = engine.accept(wait, outcome) {
-                        return this.end(e);
-                    }
-                }
-                Poll::Ready(None) => return this.end(PagingError::Stalled.into()),
+            let failed = match this.fetching.poll_next_unpin(cx) {
+                Poll::Ready(Some((wait, outcome))) => engine.accept(wait, outcome).err(),
+                Poll::Ready(None) => Some(PagingError::Stalled.into()),
                 Poll::Pending => return Poll::Pending,
+            };
+            if let Some(e) = failed {
+                this.fetching = FuturesUnordered::new();
+                return Poll::Ready(Some(Err(this.run.end(e))));
             }
         }
     }
