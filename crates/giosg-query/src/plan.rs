@@ -411,7 +411,9 @@ impl Window {
     }
 }
 
-/// Plans a listing; see the [module documentation](self).
+/// Plans a listing by keyset, in start-time windows when the order allows: which requests to
+/// make, how their answers (in any order) become chats, and when the listing is complete.
+/// See the crate documentation and [`PlanOptions`].
 #[derive(Debug)]
 pub struct Planner {
     list: ChatList,
