@@ -1,6 +1,7 @@
 //! A chat and everything nested in it.
 
 use crate::decode::nullable;
+use crate::object::{deserialize_keeping_unknown, Extra};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -10,7 +11,7 @@ use uuid::Uuid;
 ///
 /// Only `id` is required when decoding. Any other field may be `null` or missing in real
 /// payloads: scalars become `None`, collections become empty.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Chat {
     /// Unique identifier for this chat.
@@ -72,6 +73,10 @@ pub struct Chat {
     /// The visitor's shopping carts related to this chat.
     #[serde(default, deserialize_with = "nullable")]
     pub shopping_carts: Vec<ShoppingCart>,
+    /// The members the model does not know (fields giosg added, say), kept as sent and
+    /// written back when the value is encoded.
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 impl Chat {
@@ -99,6 +104,7 @@ impl Chat {
             logs: Vec::new(),
             tags: Vec::new(),
             shopping_carts: Vec::new(),
+            extra: Extra::new(),
         }
     }
 
@@ -144,7 +150,7 @@ impl Chat {
 }
 
 /// One message of a chat.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ChatLog {
     /// When the message was sent.
@@ -165,6 +171,10 @@ pub struct ChatLog {
     /// The sender's display name.
     #[serde(default)]
     pub display_name: Option<String>,
+    /// The members the model does not know (fields giosg added, say), kept as sent and
+    /// written back when the value is encoded.
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 impl ChatLog {
@@ -177,6 +187,7 @@ impl ChatLog {
             message_type: None,
             message: None,
             display_name: None,
+            extra: Extra::new(),
         }
     }
 }
@@ -253,7 +264,7 @@ impl From<MessageType> for i64 {
 }
 
 /// A piece of data submitted for the visitor through giosg's APIs.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct ApiData {
     /// The entry's name, e.g. `customer_number`.
@@ -262,6 +273,10 @@ pub struct ApiData {
     /// The entry's value.
     #[serde(default)]
     pub value: Option<String>,
+    /// The members the model does not know (fields giosg added, say), kept as sent and
+    /// written back when the value is encoded.
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 impl ApiData {
@@ -270,17 +285,22 @@ impl ApiData {
         ApiData {
             name: Some(name.into()),
             value: Some(value.into()),
+            extra: Extra::new(),
         }
     }
 }
 
 /// A tag an operator added to a chat.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct Tag {
     /// The tag's text.
     #[serde(default)]
     pub name: Option<String>,
+    /// The members the model does not know (fields giosg added, say), kept as sent and
+    /// written back when the value is encoded.
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 impl Tag {
@@ -288,12 +308,13 @@ impl Tag {
     pub fn new(name: impl Into<String>) -> Self {
         Tag {
             name: Some(name.into()),
+            extra: Extra::new(),
         }
     }
 }
 
 /// A visitor's shopping cart related to a chat.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ShoppingCart {
     /// Unique identifier for the cart.
@@ -317,6 +338,10 @@ pub struct ShoppingCart {
     /// Every product ever added, removed ones included (see [`ShoppingCart::live_products`]).
     #[serde(default, deserialize_with = "nullable")]
     pub products: Vec<CartProduct>,
+    /// The members the model does not know (fields giosg added, say), kept as sent and
+    /// written back when the value is encoded.
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 impl ShoppingCart {
@@ -330,6 +355,7 @@ impl ShoppingCart {
             currency: None,
             locked_at: None,
             products: Vec::new(),
+            extra: Extra::new(),
         }
     }
 
@@ -351,7 +377,7 @@ impl Default for ShoppingCart {
 }
 
 /// A product in a shopping cart.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CartProduct {
     /// Unique identifier for this item.
@@ -390,6 +416,10 @@ pub struct CartProduct {
     /// When the product was removed from the cart, `None` while it is in it.
     #[serde(default, with = "crate::time::option")]
     pub deleted_at: Option<DateTime<Utc>>,
+    /// The members the model does not know (fields giosg added, say), kept as sent and
+    /// written back when the value is encoded.
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 impl CartProduct {
@@ -408,6 +438,7 @@ impl CartProduct {
             stock_balance: None,
             added_at: None,
             deleted_at: None,
+            extra: Extra::new(),
         }
     }
 
@@ -422,3 +453,93 @@ impl Default for CartProduct {
         Self::new()
     }
 }
+
+/// `Option<T>` through `Deserialize`, for the members without a special format.
+fn plain<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<T, D::Error> {
+    T::deserialize(d)
+}
+
+use crate::time::option::deserialize as time;
+
+deserialize_keeping_unknown!(Chat, "struct Chat",
+    required { "id" => id: Uuid = plain }
+    optional {
+        "token" => token: Option<String> = plain,
+        "start_time" => start_time: Option<DateTime<Utc>> = time,
+        "end_time" => end_time: Option<DateTime<Utc>> = time,
+        "updated_at" => updated_at: Option<DateTime<Utc>> = time,
+        "is_private" => is_private: Option<bool> = plain,
+        "is_real_conversation" => is_real_conversation: Option<bool> = plain,
+        "is_autosuggested" => is_autosuggested: Option<bool> = plain,
+        "room_id" => room_id: Option<Uuid> = plain,
+        "api_data" => api_data: Vec<ApiData> = nullable,
+        "operator_message_count" => operator_message_count: Option<u64> = plain,
+        "visitor_message_count" => visitor_message_count: Option<u64> = plain,
+        "message_count" => message_count: Option<u64> = plain,
+        "start_url" => start_url: Option<String> = plain,
+        "start_url_title" => start_url_title: Option<String> = plain,
+        "autosuggest_url" => autosuggest_url: Option<String> = plain,
+        "autosuggest_url_title" => autosuggest_url_title: Option<String> = plain,
+        "logs" => logs: Vec<ChatLog> = nullable,
+        "tags" => tags: Vec<Tag> = nullable,
+        "shopping_carts" => shopping_carts: Vec<ShoppingCart> = nullable,
+    }
+);
+
+deserialize_keeping_unknown!(ChatLog, "struct ChatLog",
+    required {}
+    optional {
+        "created_at" => created_at: Option<DateTime<Utc>> = time,
+        "sender_type" => sender_type: Option<SenderType> = plain,
+        "sender_id" => sender_id: Option<String> = plain,
+        "type" => message_type: Option<MessageType> = plain,
+        "message" => message: Option<String> = plain,
+        "display_name" => display_name: Option<String> = plain,
+    }
+);
+
+deserialize_keeping_unknown!(ApiData, "struct ApiData",
+    required {}
+    optional {
+        "name" => name: Option<String> = plain,
+        "value" => value: Option<String> = plain,
+    }
+);
+
+deserialize_keeping_unknown!(Tag, "struct Tag",
+    required {}
+    optional {
+        "name" => name: Option<String> = plain,
+    }
+);
+
+deserialize_keeping_unknown!(ShoppingCart, "struct ShoppingCart",
+    required {}
+    optional {
+        "id" => id: Option<Uuid> = plain,
+        "opened_at" => opened_at: Option<DateTime<Utc>> = time,
+        "total_price" => total_price: Option<Decimal> = plain,
+        "monthly_total_price" => monthly_total_price: Option<Decimal> = plain,
+        "currency" => currency: Option<String> = plain,
+        "locked_at" => locked_at: Option<DateTime<Utc>> = time,
+        "products" => products: Vec<CartProduct> = nullable,
+    }
+);
+
+deserialize_keeping_unknown!(CartProduct, "struct CartProduct",
+    required {}
+    optional {
+        "id" => id: Option<Uuid> = plain,
+        "name" => name: Option<String> = plain,
+        "description" => description: Option<String> = plain,
+        "category" => category: Option<String> = plain,
+        "product_number" => product_number: Option<String> = plain,
+        "price" => price: Option<Decimal> = plain,
+        "quantity" => quantity: Option<i64> = plain,
+        "monthly_price" => monthly_price: Option<Decimal> = plain,
+        "monthly_quantity" => monthly_quantity: Option<i64> = plain,
+        "stock_balance" => stock_balance: Option<i64> = plain,
+        "added_at" => added_at: Option<DateTime<Utc>> = time,
+        "deleted_at" => deleted_at: Option<DateTime<Utc>> = time,
+    }
+);

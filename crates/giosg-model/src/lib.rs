@@ -12,7 +12,8 @@
 //!
 //! Decoding follows the API's conventions: date-times with or without a zone (no zone is UTC)
 //! and with 0 to 9 fraction digits; `null` or missing non-identifying fields never fail a page
-//! (collections become empty); unknown fields are ignored; unknown `sender_type` / `type`
+//! (collections become empty); members the model does not know are kept, at every level, in
+//! each value's `extra` and written back when it is encoded; unknown `sender_type` / `type`
 //! integers are kept. Money is [`rust_decimal::Decimal`], which keeps its scale (`"83.00"`)
 //! and is written back as a string.
 //!
@@ -29,12 +30,14 @@
 mod chat;
 mod decode;
 mod filter;
+mod object;
 mod page;
 pub mod time;
 
 pub use chat::{ApiData, CartProduct, Chat, ChatLog, MessageType, SenderType, ShoppingCart, Tag};
 pub use decode::DecodeError;
 pub use filter::{ChatFilter, OrderBy, ParseOrderByError, SortField, SortKey};
+pub use object::Extra;
 pub use page::Page;
 
 pub use chrono::{DateTime, Utc};

@@ -1,14 +1,15 @@
 //! The pagination envelope.
 
 use crate::decode::{nullable, DecodeError};
-use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use crate::object::Extra;
+use serde::{de, de::DeserializeOwned, Deserialize, Deserializer, Serialize};
+use std::{fmt, marker::PhantomData};
 
 /// One page of a paginated collection, as the API sends it.
 ///
 /// The envelope's numbers decode as `0` when `null` or missing, so that a sloppy envelope
 /// never hides the results it carries; the client's paging logic checks them.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(bound(deserialize = "T: Deserialize<'de>"))]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Page<T> {
     /// How many items match the query, across all pages.
@@ -38,6 +39,9 @@ pub struct Page<T> {
     /// The items on this page.
     #[serde(default = "Vec::new", deserialize_with = "nullable")]
     pub results: Vec<T>,
+    /// The envelope's members the model does not know, kept as sent and written back.
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 impl<T> Page<T> {
@@ -54,6 +58,7 @@ impl<T> Page<T> {
             next_page_url: None,
             previous_page_url: None,
             results,
+            extra: Extra::new(),
         }
     }
 
@@ -74,6 +79,7 @@ impl<T> Page<T> {
             next_page_url: self.next_page_url,
             previous_page_url: self.previous_page_url,
             results,
+            extra: self.extra,
         };
         (page, self.results)
     }
@@ -103,5 +109,141 @@ impl<T: DeserializeOwned> Page<T> {
     /// ```
     pub fn from_slice(body: &[u8]) -> Result<Self, DecodeError> {
         crate::decode::from_slice(body)
+    }
+}
+
+/// The envelope's members, by name.
+enum Field {
+    Count,
+    NumPages,
+    PerPage,
+    CurrentPage,
+    NextPage,
+    PreviousPage,
+    NextPageUrl,
+    PreviousPageUrl,
+    Results,
+    Other(String),
+}
+
+impl<'de> Deserialize<'de> for Field {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Names;
+        impl de::Visitor<'_> for Names {
+            type Value = Field;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("field identifier")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Field, E> {
+                Ok(match v {
+                    "count" => Field::Count,
+                    "num_pages" => Field::NumPages,
+                    "per_page" => Field::PerPage,
+                    "current_page" => Field::CurrentPage,
+                    "next_page" => Field::NextPage,
+                    "previous_page" => Field::PreviousPage,
+                    "next_page_url" => Field::NextPageUrl,
+                    "previous_page_url" => Field::PreviousPageUrl,
+                    "results" => Field::Results,
+                    other => Field::Other(other.to_owned()),
+                })
+            }
+        }
+        d.deserialize_identifier(Names)
+    }
+}
+
+/// A member decoded with [`nullable`] (`null` is the default).
+struct Nullable<T>(PhantomData<T>);
+
+impl<T> Clone for Nullable<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Nullable<T> {}
+
+impl<'de, T: Default + Deserialize<'de>> de::DeserializeSeed<'de> for Nullable<T> {
+    type Value = T;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
+        nullable(d)
+    }
+}
+
+/// Stores a member once; a repeated one is an error, as with `#[derive(Deserialize)]`.
+fn once<T, E: de::Error>(slot: &mut Option<T>, name: &'static str, value: T) -> Result<(), E> {
+    if slot.is_some() {
+        return Err(E::duplicate_field(name));
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Page<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> de::Visitor<'de> for Members<T> {
+            type Value = Page<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct Page")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Page<T>, A::Error> {
+                let (mut count, mut num_pages, mut per_page, mut current_page) =
+                    (None, None, None, None);
+                let (mut next_page, mut previous_page) = (None, None);
+                let (mut next_page_url, mut previous_page_url) = (None, None);
+                let mut results: Option<Vec<T>> = None;
+                let mut extra = Extra::new();
+                let number = Nullable::<u64>(PhantomData);
+                while let Some(key) = map.next_key::<Field>()? {
+                    match key {
+                        Field::Count => once(&mut count, "count", map.next_value_seed(number)?)?,
+                        Field::NumPages => {
+                            once(&mut num_pages, "num_pages", map.next_value_seed(number)?)?
+                        }
+                        Field::PerPage => {
+                            once(&mut per_page, "per_page", map.next_value_seed(number)?)?
+                        }
+                        Field::CurrentPage => {
+                            let v = map.next_value_seed(number)?;
+                            once(&mut current_page, "current_page", v)?
+                        }
+                        Field::NextPage => once(&mut next_page, "next_page", map.next_value()?)?,
+                        Field::PreviousPage => {
+                            once(&mut previous_page, "previous_page", map.next_value()?)?
+                        }
+                        Field::NextPageUrl => {
+                            once(&mut next_page_url, "next_page_url", map.next_value()?)?
+                        }
+                        Field::PreviousPageUrl => {
+                            let v = map.next_value()?;
+                            once(&mut previous_page_url, "previous_page_url", v)?
+                        }
+                        Field::Results => {
+                            let v = map.next_value_seed(Nullable::<Vec<T>>(PhantomData))?;
+                            once(&mut results, "results", v)?
+                        }
+                        Field::Other(name) => {
+                            let value: serde_json::Value = map.next_value()?;
+                            extra.insert(name, value);
+                        }
+                    }
+                }
+                Ok(Page {
+                    count: count.unwrap_or_default(),
+                    num_pages: num_pages.unwrap_or_default(),
+                    per_page: per_page.unwrap_or_default(),
+                    current_page: current_page.unwrap_or_default(),
+                    next_page: next_page.unwrap_or_default(),
+                    previous_page: previous_page.unwrap_or_default(),
+                    next_page_url: next_page_url.unwrap_or_default(),
+                    previous_page_url: previous_page_url.unwrap_or_default(),
+                    results: results.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members(PhantomData))
     }
 }

@@ -210,6 +210,22 @@ proptest! {
     }
 
     #[test]
+    fn unknown_members_survive_at_every_level(
+        page in page(),
+        members in proptest::collection::vec(("x_[a-z_]{1,8}", arb_json()), 1..4),
+    ) {
+        let mut json = serde_json::to_value(&page).unwrap();
+        with_unknown(&mut json, &members);
+        let body = serde_json::to_vec(&json).unwrap();
+        let decoded = Page::<Chat>::from_slice(&body).unwrap();
+        // Every member the server sent is written back, the known ones as before.
+        prop_assert_eq!(serde_json::to_value(&decoded).unwrap(), json);
+        for chat in &decoded.results {
+            prop_assert_eq!(chat.extra.len(), members.iter().map(|(k, _)| k).collect::<std::collections::BTreeSet<_>>().len());
+        }
+    }
+
+    #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         let _ = Page::<Chat>::from_slice(&bytes);
     }
@@ -228,6 +244,33 @@ proptest! {
         let _ = Page::<Chat>::from_slice(&body);
         let _ = Page::<Chat>::from_slice(&body[..at]);
     }
+}
+
+/// Adds `members` to every object of a page's JSON the model decodes: the envelope, each
+/// chat, log, tag, API data entry, cart and product.
+fn with_unknown(page: &mut serde_json::Value, members: &[(String, serde_json::Value)]) {
+    fn add(object: &mut serde_json::Value, members: &[(String, serde_json::Value)]) {
+        let object = object.as_object_mut().expect("an object");
+        for (k, v) in members {
+            object.insert(k.clone(), v.clone());
+        }
+    }
+    fn each(value: &mut serde_json::Value, key: &str, mut f: impl FnMut(&mut serde_json::Value)) {
+        if let Some(items) = value.get_mut(key).and_then(|v| v.as_array_mut()) {
+            items.iter_mut().for_each(&mut f);
+        }
+    }
+    add(page, members);
+    each(page, "results", |chat| {
+        add(chat, members);
+        for key in ["logs", "tags", "api_data"] {
+            each(chat, key, |item| add(item, members));
+        }
+        each(chat, "shopping_carts", |cart| {
+            add(cart, members);
+            each(cart, "products", |product| add(product, members));
+        });
+    });
 }
 
 fn arb_json() -> impl Strategy<Value = serde_json::Value> {

@@ -354,11 +354,16 @@ fn generated_deep_large_and_enormous_inputs() {
             deep("[", "]", 10_000).into_bytes(),
             decode_error(),
         ),
+        // An unknown member is kept (and written back), so one nested deeper than serde_json's
+        // 128 levels cannot be: the page fails with a located error rather than losing it.
         Input::new(
             "100k nested objects in an unknown top-level field",
             200,
             deep(r#"{"a":"#, "}", 100_000).into_bytes(),
-            Outcome::Tolerant { results: Some(0) },
+            Outcome::DecodeError {
+                path: None,
+                eof: Some(false),
+            },
         ),
         Input::new(
             "10k nested objects as the results",
@@ -396,7 +401,10 @@ fn generated_deep_large_and_enormous_inputs() {
             "100k nested arrays in an unknown field",
             200,
             page_with(&format!(r#""future": {}"#, deep("[", "]", 100_000))),
-            Outcome::Tolerant { results: Some(1) },
+            Outcome::DecodeError {
+                path: None,
+                eof: Some(false),
+            },
         ),
         Input::new(
             "50k nested arrays in a 400 error",

@@ -283,3 +283,39 @@ fn a_descending_export_is_refused() {
     assert!(out.stderr.contains("ascending"), "{}", out.stderr);
     assert!(mock.requests().is_empty());
 }
+
+#[test]
+fn members_the_model_does_not_know_reach_the_export() {
+    let mut chats = giosg_mock::generate(47, 12);
+    for chat in &mut chats {
+        chat.extra
+            .insert("is_encrypted".into(), serde_json::json!(false));
+        chat.extra.insert(
+            "brand_new_field".into(),
+            serde_json::json!({"nested": [1, 2.5, "x"]}),
+        );
+        for log in &mut chat.logs {
+            log.extra.insert("extra".into(), serde_json::json!("kept"));
+        }
+    }
+    let mock = MockServer::builder().chats(chats).start().unwrap();
+    let dir = temp_dir("unknown-members");
+    let file = dir.join("chats.jsonl");
+    run(&mut export(&mock, &[], &file)).ok();
+    let text = std::fs::read_to_string(&file).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 12);
+    for line in &lines {
+        assert_eq!(line["is_encrypted"], serde_json::json!(false));
+        assert_eq!(
+            line["brand_new_field"],
+            serde_json::json!({"nested": [1, 2.5, "x"]})
+        );
+        for log in line["logs"].as_array().unwrap() {
+            assert_eq!(log["extra"], "kept");
+        }
+    }
+}
