@@ -1,0 +1,298 @@
+//! The store: its schema, a chat read back from its rows, upserts, identity, missing chats.
+
+use giosg_model::{time, ApiData, CartProduct, Chat, ChatFilter, ChatLog, ShoppingCart, Tag, Uuid};
+use giosg_store::{Error, Store, Upserted};
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+const ORG: Uuid = Uuid::from_u128(0x7f9e9580_095b_42c7_838c_c04e667b26f7);
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("giosg-store-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join("chats.db")
+}
+
+fn counts(u: Upserted) -> (u64, u64, u64) {
+    (u.new, u.updated, u.unchanged)
+}
+
+fn time_of(s: Option<String>) -> Option<giosg_model::DateTime<giosg_model::Utc>> {
+    s.map(|s| time::parse(&s).unwrap())
+}
+
+fn uuid_of(s: Option<String>) -> Option<Uuid> {
+    s.map(|s| Uuid::parse_str(&s).unwrap())
+}
+
+fn decimal_of(s: Option<String>) -> Option<giosg_model::Decimal> {
+    s.map(|s| s.parse().unwrap())
+}
+
+/// A chat rebuilt from its rows alone (not from the stored JSON).
+fn from_rows(store: &Store, id: Uuid) -> Chat {
+    let conn = store.connection();
+    let key = id.to_string();
+    let mut chat = conn
+        .query_row("SELECT * FROM chats WHERE id = ?1", [&key], |r| {
+            let mut c = Chat::new(Uuid::parse_str(&r.get::<_, String>("id")?).unwrap());
+            c.token = r.get("token")?;
+            c.start_time = time_of(r.get("start_time")?);
+            c.end_time = time_of(r.get("end_time")?);
+            c.updated_at = time_of(r.get("updated_at")?);
+            c.is_private = r.get("is_private")?;
+            c.is_real_conversation = r.get("is_real_conversation")?;
+            c.is_autosuggested = r.get("is_autosuggested")?;
+            c.room_id = uuid_of(r.get("room_id")?);
+            c.operator_message_count = r
+                .get::<_, Option<i64>>("operator_message_count")?
+                .map(|n| n as u64);
+            c.visitor_message_count = r
+                .get::<_, Option<i64>>("visitor_message_count")?
+                .map(|n| n as u64);
+            c.message_count = r.get::<_, Option<i64>>("message_count")?.map(|n| n as u64);
+            c.start_url = r.get("start_url")?;
+            c.start_url_title = r.get("start_url_title")?;
+            c.autosuggest_url = r.get("autosuggest_url")?;
+            c.autosuggest_url_title = r.get("autosuggest_url_title")?;
+            Ok(c)
+        })
+        .unwrap();
+    let mut stmt = conn
+        .prepare("SELECT * FROM chat_logs WHERE chat_id = ?1 ORDER BY position")
+        .unwrap();
+    chat.logs = stmt
+        .query_map([&key], |r| {
+            let mut l = ChatLog::new();
+            l.created_at = time_of(r.get("created_at")?);
+            l.sender_type = r.get::<_, Option<i64>>("sender_type")?.map(Into::into);
+            l.sender_id = r.get("sender_id")?;
+            l.message_type = r.get::<_, Option<i64>>("type")?.map(Into::into);
+            l.message = r.get("message")?;
+            l.display_name = r.get("display_name")?;
+            Ok(l)
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut stmt = conn
+        .prepare("SELECT name FROM chat_tags WHERE chat_id = ?1 ORDER BY position")
+        .unwrap();
+    chat.tags = stmt
+        .query_map([&key], |r| {
+            let mut t = Tag::new("");
+            t.name = r.get(0)?;
+            Ok(t)
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut stmt = conn
+        .prepare("SELECT name, value FROM chat_api_data WHERE chat_id = ?1 ORDER BY position")
+        .unwrap();
+    chat.api_data = stmt
+        .query_map([&key], |r| {
+            let mut d = ApiData::new("", "");
+            d.name = r.get(0)?;
+            d.value = r.get(1)?;
+            Ok(d)
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut stmt = conn
+        .prepare("SELECT * FROM shopping_carts WHERE chat_id = ?1 ORDER BY position")
+        .unwrap();
+    let carts: Vec<(i64, ShoppingCart)> = stmt
+        .query_map([&key], |r| {
+            let mut c = ShoppingCart::new();
+            c.id = uuid_of(r.get("id")?);
+            c.opened_at = time_of(r.get("opened_at")?);
+            c.total_price = decimal_of(r.get("total_price")?);
+            c.monthly_total_price = decimal_of(r.get("monthly_total_price")?);
+            c.currency = r.get("currency")?;
+            c.locked_at = time_of(r.get("locked_at")?);
+            Ok((r.get("position")?, c))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for (position, mut cart) in carts {
+        let mut stmt = conn
+            .prepare(
+                "SELECT * FROM cart_products WHERE chat_id = ?1 AND cart_position = ?2
+                 ORDER BY position",
+            )
+            .unwrap();
+        cart.products = stmt
+            .query_map(rusqlite::params![key, position], |r| {
+                let mut p = CartProduct::new();
+                p.id = uuid_of(r.get("id")?);
+                p.name = r.get("name")?;
+                p.description = r.get("description")?;
+                p.category = r.get("category")?;
+                p.product_number = r.get("product_number")?;
+                p.price = decimal_of(r.get("price")?);
+                p.quantity = r.get("quantity")?;
+                p.monthly_price = decimal_of(r.get("monthly_price")?);
+                p.monthly_quantity = r.get("monthly_quantity")?;
+                p.stock_balance = r.get("stock_balance")?;
+                p.added_at = time_of(r.get("added_at")?);
+                p.deleted_at = time_of(r.get("deleted_at")?);
+                Ok(p)
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        chat.shopping_carts.push(cart);
+    }
+    chat
+}
+
+#[test]
+fn the_schema_is_as_documented() {
+    let path = temp("schema");
+    let store = Store::open(&path, ORG, &ChatFilter::new()).unwrap();
+    let conn = store.connection();
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, giosg_store::SCHEMA_VERSION);
+    let mut stmt = conn
+        .prepare("SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
+        .unwrap();
+    let schema: Vec<String> = stmt
+        .query_map([], |r| {
+            Ok(format!(
+                "{} {}:\n{}",
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?
+            ))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    insta::assert_snapshot!(schema.join("\n\n"));
+    let mode: String = conn
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[cfg(unix)]
+#[test]
+fn the_file_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let path = temp("mode");
+    drop(Store::open(&path, ORG, &ChatFilter::new()).unwrap());
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+}
+
+#[test]
+fn a_chat_read_back_from_its_rows_equals_the_chat_decoded() {
+    let path = temp("rows");
+    let mut store = Store::open(&path, ORG, &ChatFilter::new()).unwrap();
+    let chats = giosg_mock::generate(5, 300);
+    assert_eq!(store.upsert(&chats).unwrap().new, 300);
+    for chat in &chats {
+        assert_eq!(&from_rows(&store, chat.id), chat);
+    }
+    // And from the JSON, unknown members included.
+    let mut live = Vec::new();
+    store.for_each_live(|c| live.push(c)).unwrap();
+    assert_eq!(live.len(), 300);
+}
+
+#[test]
+fn upserts_tell_new_updated_and_unchanged_and_replace_children() {
+    let path = temp("upsert");
+    let mut store = Store::open(&path, ORG, &ChatFilter::new()).unwrap();
+    let mut chats = giosg_mock::generate(6, 20);
+    assert_eq!(counts(store.upsert(&chats).unwrap()), (20, 0, 0));
+    // A chat ends with fewer logs and a new tag; another gains an unknown member.
+    chats[3].end_time = chats[3].start_time;
+    chats[3].logs = vec![ChatLog::new()];
+    chats[3].tags.push(Tag::new("Followed up"));
+    chats[4]
+        .extra
+        .insert("is_encrypted".into(), serde_json::json!(true));
+    assert_eq!(counts(store.upsert(&chats).unwrap()), (0, 2, 18));
+    assert_eq!(from_rows(&store, chats[3].id), chats[3]);
+    let json: String = store
+        .connection()
+        .query_row(
+            "SELECT json FROM chats WHERE id = ?1",
+            [chats[4].id.to_string()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(json.contains(r#""is_encrypted":true"#));
+    let logs: i64 = store
+        .connection()
+        .query_row(
+            "SELECT count(*) FROM chat_logs WHERE chat_id = ?1",
+            [chats[3].id.to_string()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(logs, 1);
+}
+
+#[test]
+fn a_file_for_another_organisation_or_other_filters_is_refused() {
+    let path = temp("identity");
+    let filter = ChatFilter::new().tag("Premium");
+    drop(Store::open(&path, ORG, &filter).unwrap());
+    // Page size does not change which chats are listed.
+    assert!(Store::open(&path, ORG, &filter.clone().page_size(7)).is_ok());
+    for (org, other) in [
+        (Uuid::from_u128(1), filter.clone()),
+        (ORG, ChatFilter::new()),
+        (ORG, ChatFilter::new().tag("Other")),
+    ] {
+        let err = Store::open(&path, org, &other).unwrap_err();
+        assert!(matches!(err, Error::OtherListing { .. }), "{err}");
+    }
+}
+
+#[test]
+fn a_full_sync_marks_what_the_server_no_longer_serves() {
+    let path = temp("missing");
+    let mut store = Store::open(&path, ORG, &ChatFilter::new()).unwrap();
+    let chats = giosg_mock::generate(7, 10);
+    store.upsert(&chats).unwrap();
+    let seen: HashSet<Uuid> = chats[2..].iter().map(|c| c.id).collect();
+    assert_eq!(store.mark_missing(&seen).unwrap(), 2);
+    assert_eq!(store.mark_missing(&seen).unwrap(), 0, "marked once");
+    assert_eq!(store.counts().unwrap(), (10, 2));
+    let mut live = Vec::new();
+    store.for_each_live(|c| live.push(c.id)).unwrap();
+    assert_eq!(live.len(), 8);
+    // Served again: live again.
+    assert_eq!(store.upsert(&chats[..1]).unwrap().updated, 1);
+    assert_eq!(store.counts().unwrap(), (10, 1));
+}
+
+#[test]
+fn open_chats_and_how_far_the_listing_got_are_remembered() {
+    let path = temp("state");
+    let mut store = Store::open(&path, ORG, &ChatFilter::new()).unwrap();
+    assert_eq!(store.listed_until().unwrap(), None);
+    let mut chats = giosg_mock::generate(8, 10);
+    for c in &mut chats {
+        c.end_time = c.start_time;
+    }
+    chats[6].end_time = None;
+    chats[8].end_time = None;
+    store.upsert(&chats).unwrap();
+    assert_eq!(store.earliest_open().unwrap(), chats[6].start_time);
+    let last = chats.iter().filter_map(|c| c.start_time).max();
+    store.complete(last, false).unwrap();
+    store.complete(None, false).unwrap();
+    drop(store);
+    let store = Store::open(&path, ORG, &ChatFilter::new()).unwrap();
+    assert_eq!(store.listed_until().unwrap(), last);
+}
