@@ -3,7 +3,7 @@
 
 use crate::error::CliError;
 use clap::{builder::NonEmptyStringValueParser, Args, Parser, Subcommand, ValueEnum};
-use giosg_model::{ChatFilter, DateTime, OrderBy, Utc, Uuid};
+use giosg_async::{ChatFilter, DateTime, OrderBy, Utc, Uuid};
 use std::path::PathBuf;
 
 /// The exit codes and the token rules, shown at the end of every `--help`.
@@ -108,6 +108,26 @@ ordering or format is refused.
         footer!()
     ))]
     Export(ExportArgs),
+    /// Keep a local SQLite copy of the matching chats true: new chats, chats that changed.
+    #[command(after_help = concat!(
+        "Examples:
+  giosg chats sync --org <ORG_ID> --db chats.db
+  giosg chats sync --org <ORG_ID> --db chats.db --lookback 7d
+  giosg chats sync --org <ORG_ID> --db chats.db --full     # also find chats deleted upstream
+  sqlite3 chats.db 'SELECT date(start_time), count(*) FROM chats GROUP BY 1'
+
+Each run lists, in start-time windows fetched --concurrency at a time, every chat that started
+since the earliest of: the last chat of the last complete sync, the earliest chat stored while
+still going on, and now minus --lookback. Each page is stored in one transaction; a chat whose
+content changed has its rows replaced. Killed at any moment, a rerun goes on; a second run
+against an unchanged server changes nothing. --full lists everything and marks the chats the
+server no longer serves as missing (the summary leaves them out). The file is made for one
+organisation and one set of filters: another is refused. See the README for the schema.
+
+",
+        footer!()
+    ))]
+    Sync(SyncArgs),
     /// Count chats, real conversations, sales and messages, and chart chats per day.
     #[command(after_help = concat!(
         "Examples:
@@ -128,7 +148,7 @@ pub struct ApiArgs {
     #[arg(long, value_name = "ORG_ID", value_parser = parse_uuid)]
     pub org: Uuid,
     /// The API's base URL (https, or http for a loopback host).
-    #[arg(long, value_name = "URL", default_value = giosg_query::DEFAULT_BASE_URL)]
+    #[arg(long, value_name = "URL", default_value = giosg_async::DEFAULT_BASE_URL)]
     pub base_url: String,
     /// Read the token from this file (default: the GIOSG_API_TOKEN environment variable).
     #[arg(long, value_name = "PATH")]
@@ -193,8 +213,8 @@ impl FilterArgs {
             if start >= end {
                 return Err(CliError::usage(format!(
                     "--start-time ({}) must be before --end-time ({})",
-                    giosg_model::time::format(&start),
-                    giosg_model::time::format(&end)
+                    giosg_async::time::format(&start),
+                    giosg_async::time::format(&end)
                 )));
             }
         }
@@ -268,6 +288,31 @@ pub struct ExportArgs {
     pub concurrency: u16,
 }
 
+/// `giosg chats sync`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// The API and credentials.
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// The filters the database is for (a database keeps one set).
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// The SQLite database to create or update.
+    #[arg(long, value_name = "FILE")]
+    pub db: PathBuf,
+    /// List again the chats that started within this long (`3d`, `12h`, `30m`; `0` for none),
+    /// to pick up messages, tags and carts added after they were first stored.
+    #[arg(long, value_name = "DURATION", default_value = "3d", value_parser = parse_duration)]
+    pub lookback: chrono::TimeDelta,
+    /// List every chat, and mark those the server no longer serves as missing.
+    #[arg(long)]
+    pub full: bool,
+    /// Requests at once.
+    #[arg(long, value_name = "N", default_value_t = 4,
+          value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub concurrency: u16,
+}
+
 /// `giosg chats summary`.
 #[derive(Debug, Args)]
 pub struct SummaryArgs {
@@ -277,6 +322,10 @@ pub struct SummaryArgs {
     /// The filters.
     #[command(flatten)]
     pub filter: FilterArgs,
+    /// Summarise the chats a `giosg chats sync` database holds, offline (no request is sent;
+    /// chats the server no longer serves are left out).
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
     /// The page to start from (default 1).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub page: Option<u32>,
@@ -333,7 +382,28 @@ fn parse_uuid(s: &str) -> Result<Uuid, String> {
 /// Parses an ordering (`-start_time,end_time`).
 fn parse_ordering(s: &str) -> Result<OrderBy, String> {
     s.parse()
-        .map_err(|e: giosg_model::ParseOrderByError| e.to_string())
+        .map_err(|e: giosg_async::ParseOrderByError| e.to_string())
+}
+
+/// Parses a duration: a whole number and a unit (`d`, `h`, `m`, `s`), or `0`.
+fn parse_duration(s: &str) -> Result<chrono::TimeDelta, String> {
+    if s == "0" {
+        return Ok(chrono::TimeDelta::zero());
+    }
+    let bad = || format!("{s:?} is not a duration like 3d, 12h, 30m or 0");
+    let (number, unit) = s.split_at(s.len().saturating_sub(1));
+    let n: i64 = number.parse().map_err(|_| bad())?;
+    let seconds = match unit {
+        "d" => 86_400,
+        "h" => 3_600,
+        "m" => 60,
+        "s" => 1,
+        _ => return Err(bad()),
+    };
+    n.checked_mul(seconds)
+        .filter(|&s| s >= 0)
+        .and_then(chrono::TimeDelta::try_seconds)
+        .ok_or_else(bad)
 }
 
 /// Parses a moment: RFC 3339 with any offset, naive (UTC), or a date alone (midnight UTC).
@@ -343,7 +413,7 @@ pub fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
             return Ok(date.and_time(chrono::NaiveTime::MIN).and_utc());
         }
     }
-    giosg_model::time::parse(s).map_err(|e| format!("{s:?}: {e}"))
+    giosg_async::time::parse(s).map_err(|e| format!("{s:?}: {e}"))
 }
 
 #[cfg(test)]

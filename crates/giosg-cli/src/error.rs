@@ -1,7 +1,7 @@
 //! What can fail, the one line said about it on stderr, and the exit code it gives.
 
 use giosg_async::{ApiErrorKind, GiosgError, Uuid};
-use giosg_query::{ConfigError, TransportErrorKind};
+use giosg_async::{ConfigError, TransportErrorKind};
 use std::fmt;
 
 /// The classes of failure, each with its exit code (documented in `--help`).
@@ -88,6 +88,13 @@ impl CliError {
             || "the organisation".to_owned(),
             |o| format!("organisation {o}"),
         );
+        if let GiosgError::RetryAfterTooLong { asked, allowed, .. } = e {
+            let (asked, allowed) = (asked.as_secs(), allowed.as_secs());
+            return Self::new(
+                Failure::Api,
+                format!("rate limited by the API (HTTP 429): it asked to wait {asked} s before the next request (Retry-After), longer than the {allowed} s --max-wait allows: run again after that wait, or raise --max-wait to at least {asked}"),
+            );
+        }
         if let Some(api) = e.api() {
             let status = api.status;
             let detail = api
@@ -147,9 +154,13 @@ impl CliError {
                     Failure::BadResponse,
                     format!("bad response: the body is larger than {limit} bytes"),
                 ),
+                TransportErrorKind::Timeout => Self::new(
+                    Failure::Network,
+                    format!("network error{after} ({}): check the connection, or raise --timeout", e.root().display_chain()),
+                ),
                 _ => Self::new(
                     Failure::Network,
-                    format!("network error{after} ({t}): check --base-url and the connection"),
+                    format!("network error{after} ({}): check --base-url and the connection", e.root().display_chain()),
                 ),
             },
             GiosgError::BodyTooLarge { limit } => Self::new(
@@ -158,7 +169,7 @@ impl CliError {
             ),
             other => Self::new(
                 Failure::BadResponse,
-                format!("bad response from the API{after}: {other}"),
+                format!("bad response from the API{after}: {}", other.display_chain()),
             ),
         }
     }

@@ -429,7 +429,7 @@ impl Export {
 
 /// The options a state was written with, for an error message.
 fn describe(state: &State) -> String {
-    let query = giosg_query::query::encode(&state.filter);
+    let query = giosg_async::query::encode(&state.filter);
     let query = if query.is_empty() {
         "no filters".to_owned()
     } else {
@@ -438,8 +438,8 @@ fn describe(state: &State) -> String {
     format!("--format {}, {query}", state.format)
 }
 
-/// A progress bar of the chats exported: done / count (once known), rate, ETA.
-fn progress_bar() -> ProgressBar {
+/// A progress bar of the chats fetched: done / count (once known), rate, ETA.
+pub(crate) fn progress_bar() -> ProgressBar {
     let style = ProgressStyle::with_template(
         "{spinner} [{bar:30}] {human_pos}/{human_len} chats  {rate}  ETA {eta}",
     )

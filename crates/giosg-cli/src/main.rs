@@ -3,7 +3,8 @@
 //! ```text
 //! giosg chats list    --org <ORG_ID> [--format jsonl|json|csv|table] [--limit N] [filters]
 //! giosg chats export  --org <ORG_ID> --out <FILE> [--format jsonl|csv] [filters]
-//! giosg chats summary --org <ORG_ID> [filters]
+//! giosg chats summary --org <ORG_ID> [--db FILE] [filters]
+//! giosg chats sync    --org <ORG_ID> --db <FILE> [--lookback DURATION] [--full] [filters]
 //! giosg demo
 //! ```
 //!
@@ -20,6 +21,7 @@ mod list;
 mod output;
 mod resume;
 mod summary;
+mod sync;
 mod warn;
 
 use args::{ChatsCommand, Cli, Command};
@@ -54,6 +56,7 @@ async fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Chats(ChatsCommand::List(args)) => list::run(args).await,
         Command::Chats(ChatsCommand::Export(args)) => export::run(args).await,
         Command::Chats(ChatsCommand::Summary(args)) => summary::run(args).await,
+        Command::Chats(ChatsCommand::Sync(args)) => sync::run(args).await,
         Command::Demo(args) => demo::run(args).await,
     }
 }

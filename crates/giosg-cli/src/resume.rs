@@ -7,7 +7,7 @@
 //! chat id. With one row per message a chat spans several records, and a torn write may end
 //! exactly between two of them, so the last chat's rows are always cut and fetched again.
 
-use giosg_model::Uuid;
+use giosg_async::Uuid;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 
 /// How records are laid out in the file.

@@ -7,8 +7,8 @@ use crate::connect;
 use crate::error::CliError;
 use chrono::{Datelike, Days, Months, NaiveDate};
 use futures_util::TryStreamExt;
+use giosg_async::{Chat, Decimal};
 use giosg_async::{ChatFilter, Client, Uuid};
-use giosg_model::{Chat, Decimal};
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
@@ -20,9 +20,14 @@ const MAX_ROWS: i64 = 62;
 /// Runs `giosg chats summary`.
 pub async fn run(args: &SummaryArgs) -> Result<(), CliError> {
     let mut filter = args.filter.to_filter()?;
-    filter.page = args.page;
-    let client = connect::client(&args.api)?;
-    let summary = collect(&client, args.api.org, filter, args.concurrency.into()).await?;
+    let summary = match &args.db {
+        Some(db) => offline(db, args.api.org, &filter)?,
+        None => {
+            filter.page = args.page;
+            let client = connect::client(&args.api)?;
+            collect(&client, args.api.org, filter, args.concurrency.into()).await?
+        }
+    };
     let mut out = io::stdout().lock();
     summary
         .render(&mut out)
@@ -31,6 +36,22 @@ pub async fn run(args: &SummaryArgs) -> Result<(), CliError> {
             io::ErrorKind::BrokenPipe => Ok(()),
             _ => Err(CliError::io("cannot write to stdout", &e)),
         })
+}
+
+/// The figures of the chats a store holds that the server still serves, offline.
+pub fn offline(db: &std::path::Path, org: Uuid, filter: &ChatFilter) -> Result<Summary, CliError> {
+    if !db.exists() {
+        return Err(CliError::usage(format!(
+            "{}: no such database; create it with `giosg chats sync --db`",
+            db.display()
+        )));
+    }
+    let store = crate::sync::open(db, org, filter)?;
+    let mut summary = Summary::default();
+    store
+        .for_each_live(|chat| summary.add(&chat))
+        .map_err(|e| crate::sync::store_error(db, &e))?;
+    Ok(summary)
 }
 
 /// Streams every matching chat into a [`Summary`].
@@ -264,7 +285,7 @@ fn bar(count: u64, max: u64, width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use giosg_model::time::parse;
+    use giosg_async::time::parse;
 
     fn chat(n: u128, start: &str, messages: u64) -> Chat {
         let mut chat = Chat::new(Uuid::from_u128(n));

@@ -4,7 +4,7 @@
 //! reads it back to resume.
 
 use super::Encoder;
-use giosg_model::{Chat, ChatLog, MessageType, SenderType};
+use giosg_async::{Chat, ChatLog, MessageType, SenderType};
 use std::io;
 
 /// The columns of a row per chat.
@@ -117,8 +117,8 @@ fn opt<T: ToString>(v: Option<T>) -> String {
 }
 
 /// A time in the API's format, or an empty field.
-fn time(t: Option<giosg_model::DateTime<giosg_model::Utc>>) -> String {
-    t.map_or_else(String::new, |t| giosg_model::time::format(&t))
+fn time(t: Option<giosg_async::DateTime<giosg_async::Utc>>) -> String {
+    t.map_or_else(String::new, |t| giosg_async::time::format(&t))
 }
 
 /// The purchased carts' totals per currency: `83.00 EUR; 12.50 SEK`.
@@ -207,7 +207,7 @@ fn log_row(chat: &Chat, index: usize, log: &ChatLog) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use giosg_model::Uuid;
+    use giosg_async::Uuid;
 
     #[test]
     fn fields_with_newlines_and_quotes_are_quoted() {

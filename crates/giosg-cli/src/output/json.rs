@@ -2,7 +2,7 @@
 //! decimal strings (the model's serialisation).
 
 use super::Encoder;
-use giosg_model::Chat;
+use giosg_async::Chat;
 use std::io;
 
 /// One chat per line, as a JSON object.
@@ -46,7 +46,7 @@ impl Encoder for JsonArrayEncoder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use giosg_model::Uuid;
+    use giosg_async::Uuid;
 
     #[test]
     fn an_empty_array_is_valid_json() {

@@ -10,7 +10,7 @@ pub use self::json::{JsonArrayEncoder, JsonlEncoder};
 pub use self::table::TableEncoder;
 
 use crate::args::Format;
-use giosg_model::Chat;
+use giosg_async::Chat;
 use std::io::{self, Write};
 
 /// Turns a sequence of chats into bytes: what goes before the first, each chat, and what goes

@@ -5,7 +5,7 @@
 
 use super::csv::{sales_total, tag_names};
 use super::Encoder;
-use giosg_model::Chat;
+use giosg_async::Chat;
 use std::io::{self, Write};
 
 /// The width of the tags column.

@@ -1,8 +1,8 @@
 //! Running the binary, and the mocks and files the tests share.
 #![allow(dead_code)]
 
+use giosg_async::Chat;
 use giosg_mock::MockServer;
-use giosg_model::Chat;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,7 +1,7 @@
 //! Every flag reaches the server as its API parameter, and the output follows it.
 
 use crate::common::{chats, ids, jsonl, mock, run, temp_dir};
-use giosg_model::time::parse;
+use giosg_async::time::parse;
 
 #[test]
 fn every_filter_flag_becomes_its_query_parameter() {

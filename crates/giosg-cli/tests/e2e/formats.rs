@@ -1,7 +1,7 @@
 //! Every output format, as snapshots of a small seeded data set.
 
 use crate::common::{chats, ids, jsonl, mock, run, temp_dir};
-use giosg_model::Chat;
+use giosg_async::Chat;
 
 /// Three generated chats: small snapshots, every kind of field.
 fn small() -> giosg_mock::MockServer {

@@ -3,8 +3,8 @@
 //! not add up.
 
 use crate::common::{chats, ids, jsonl, run, temp_dir};
+use giosg_async::Chat;
 use giosg_mock::{Fault, FaultPlan, MockServer};
-use giosg_model::Chat;
 use std::collections::HashSet;
 
 /// 300 chats; the oldest 30 go after requests 1, 5, 9 and 13. The first deletion takes 30

@@ -9,3 +9,4 @@ mod flags;
 mod formats;
 mod lossless;
 mod secrets;
+mod sync;
