@@ -21,14 +21,47 @@
 //! decoded with `serde_json::from_slice`. No ureq is pulled in.
 #![deny(missing_docs)]
 
-use giosg_query::{Error, TransportError, TransportErrorKind};
-use giosg_transport::{FromSettings, TransportSettings};
+use std::time::{Duration, Instant};
 
-pub use giosg_model::{Chat, ChatFilter, OrderBy, Page, SortField, Uuid};
+// Errors: one `Error`, the kinds to match on, and every cause it can carry.
+#[doc(no_inline)]
+pub use giosg_model::DecodeError;
+/// The former name of [`Error`].
+#[doc(hidden)]
 pub use giosg_query::Error as GiosgError;
+pub use giosg_query::{
+    ApiError, ApiErrorKind, ConfigError, Error, ErrorKind, PagingError, RetryAfter, TimeoutKind,
+    TransportError, TransportErrorKind, ValidationError,
+};
+
+// The model: chats, their parts, pages, filters and orderings.
+/// The API's date-time forms: [`time::format`] writes one, [`time::parse`] reads any.
+#[doc(no_inline)]
+pub use giosg_model::time;
+#[doc(no_inline)]
+pub use giosg_model::{
+    ApiData, CartProduct, Chat, ChatFilter, ChatLog, Extra, MessageType, OrderBy, Page,
+    ParseOrderByError, SenderType, ShoppingCart, SortField, SortKey, Tag,
+};
+// The types the model is made of.
+#[doc(no_inline)]
+pub use giosg_model::{DateTime, Decimal, Utc, Uuid};
+// What the transport traits and the builder mention.
+/// The attribute an [`AsyncTransport`] implementation goes under.
+#[doc(no_inline)]
+pub use async_trait::async_trait;
+/// A [`ChatFilter`] as the query string the API is sent, and back (`encode` / `decode`).
+#[doc(no_inline)]
+pub use giosg_query::query;
+pub use giosg_query::{Secret, DEFAULT_BASE_URL, DEFAULT_MAX_BODY};
+#[doc(no_inline)]
+pub use http;
+
+// The client, its listings and its configuration.
 pub use giosg_transport::{
-    Anomaly, ApiError, ApiErrorKind, AsyncChats, AsyncTransport, ChatStream, Checkpoint,
-    ClientBuilder, Completeness, Credentials, PageStream, RetryPolicy, SyncStream,
+    Anomaly, AsyncChats, AsyncTransport, BuildClient, ChatStream, Checkpoint, ClientBuilder,
+    Completeness, Credentials, FromSettings, PageStream, RetryPolicy, SyncStream,
+    TransportSettings, TOKEN_ENV,
 };
 
 /// The async client over reqwest: `Client::builder().token(..).build()?`.
@@ -42,20 +75,25 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub struct ReqwestTransport {
     client: reqwest::Client,
     max_body: usize,
+    read_timeout: Duration,
+    timeout: Duration,
 }
 
 impl FromSettings for ReqwestTransport {
     fn from_settings(settings: &TransportSettings) -> Result<Self, Error> {
+        // The overall timeout is ours (`tokio::time::timeout` around the whole exchange), so
+        // that its error says which timeout fired; reqwest's read timeout is per read.
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(settings.connect_timeout)
             .read_timeout(settings.read_timeout)
-            .timeout(settings.timeout)
             .build()
             .map_err(|e| TransportError::new(TransportErrorKind::Other, e))?;
         Ok(ReqwestTransport {
             client,
             max_body: settings.max_body,
+            read_timeout: settings.read_timeout,
+            timeout: settings.timeout,
         })
     }
 }
@@ -66,19 +104,35 @@ impl AsyncTransport for ReqwestTransport {
         &self,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, TransportError> {
+        match tokio::time::timeout(self.timeout, self.exchange(request)).await {
+            Ok(outcome) => outcome,
+            Err(elapsed) => Err(TransportError::timed_out(TimeoutKind::Overall, elapsed)),
+        }
+    }
+}
+
+impl ReqwestTransport {
+    async fn exchange(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, TransportError> {
         let request = reqwest::Request::try_from(request).map_err(classify)?;
         let mut response = self.client.execute(request).await.map_err(classify)?;
         let limit = self.max_body;
         if response.content_length().is_some_and(|n| n > limit as u64) {
-            return Err(too_large(limit));
+            return Err(too_large(limit, "said so by its Content-Length"));
         }
         let expected = response.content_length().unwrap_or(0).min(limit as u64) as usize;
         let mut body = Vec::with_capacity(expected);
+        let mut progress = Progress::new(self.read_timeout);
+        // Chunks come decoded (gzip), so the cap counts decoded bytes: a small body that
+        // inflates past it is refused holding no more than the cap.
         while let Some(chunk) = response.chunk().await.map_err(classify)? {
             if body.len() + chunk.len() > limit {
-                return Err(too_large(limit));
+                return Err(too_large(limit, "refused while reading it"));
             }
             body.extend_from_slice(&chunk);
+            progress.advance(chunk.len())?;
         }
         let mut out = http::Response::new(body);
         *out.status_mut() = response.status();
@@ -88,22 +142,69 @@ impl AsyncTransport for ReqwestTransport {
     }
 }
 
-fn too_large(limit: usize) -> TransportError {
+/// The read timeout's second half: a body must bring [`MIN_PROGRESS`] bytes per read timeout,
+/// so one that dribbles (a byte a second, each read well within the per-read timeout) is cut.
+struct Progress {
+    window: Duration,
+    since: Instant,
+    bytes: usize,
+}
+
+/// The least a body must bring per read timeout.
+const MIN_PROGRESS: usize = 1024;
+
+impl Progress {
+    fn new(window: Duration) -> Self {
+        Progress {
+            window,
+            since: Instant::now(),
+            bytes: 0,
+        }
+    }
+
+    fn advance(&mut self, n: usize) -> Result<(), TransportError> {
+        self.bytes += n;
+        if self.bytes >= MIN_PROGRESS {
+            self.since = Instant::now();
+            self.bytes = 0;
+        } else if self.since.elapsed() > self.window {
+            return Err(TransportError::timed_out(
+                TimeoutKind::Read,
+                format!(
+                    "the body brought less than {MIN_PROGRESS} bytes in {:?}",
+                    self.window
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn too_large(limit: usize, how: &str) -> TransportError {
     TransportError::new(
         TransportErrorKind::BodyTooLarge { limit },
-        format!("body larger than {limit} bytes"),
+        format!("refused a body larger than {limit} bytes ({how})"),
     )
 }
 
 fn classify(e: reqwest::Error) -> TransportError {
-    let kind = if e.is_timeout() {
-        TransportErrorKind::Timeout
-    } else if e.is_connect() {
+    let e = e.without_url();
+    if e.is_timeout() {
+        // reqwest has no overall timeout here (ours is around it): a connect timeout, or
+        // the per-read one.
+        let which = if e.is_connect() {
+            TimeoutKind::Connect
+        } else {
+            TimeoutKind::Read
+        };
+        return TransportError::timed_out(which, e);
+    }
+    let kind = if e.is_connect() {
         TransportErrorKind::Connect
     } else if e.is_body() || e.is_request() || e.is_decode() {
         TransportErrorKind::Io
     } else {
         TransportErrorKind::Other
     };
-    TransportError::new(kind, e.without_url())
+    TransportError::new(kind, e)
 }

@@ -19,15 +19,44 @@
 //! decoded with `serde_json::from_slice`. No async runtime is pulled in.
 #![deny(missing_docs)]
 
-use giosg_query::{Error, TransportError, TransportErrorKind};
-use giosg_transport::{FromSettings, TransportSettings};
 use std::io::Read;
+use std::time::{Duration, Instant};
 
-pub use giosg_model::{Chat, ChatFilter, OrderBy, Page, SortField, Uuid};
+// Errors: one `Error`, the kinds to match on, and every cause it can carry.
+#[doc(no_inline)]
+pub use giosg_model::DecodeError;
+/// The former name of [`Error`].
+#[doc(hidden)]
 pub use giosg_query::Error as GiosgError;
+pub use giosg_query::{
+    ApiError, ApiErrorKind, ConfigError, Error, ErrorKind, PagingError, RetryAfter, TimeoutKind,
+    TransportError, TransportErrorKind, ValidationError,
+};
+
+// The model: chats, their parts, pages, filters and orderings.
+/// The API's date-time forms: [`time::format`] writes one, [`time::parse`] reads any.
+#[doc(no_inline)]
+pub use giosg_model::time;
+#[doc(no_inline)]
+pub use giosg_model::{
+    ApiData, CartProduct, Chat, ChatFilter, ChatLog, Extra, MessageType, OrderBy, Page,
+    ParseOrderByError, SenderType, ShoppingCart, SortField, SortKey, Tag,
+};
+// The types the model is made of.
+#[doc(no_inline)]
+pub use giosg_model::{DateTime, Decimal, Utc, Uuid};
+// What the transport traits and the builder mention.
+/// A [`ChatFilter`] as the query string the API is sent, and back (`encode` / `decode`).
+#[doc(no_inline)]
+pub use giosg_query::query;
+pub use giosg_query::{Secret, DEFAULT_BASE_URL, DEFAULT_MAX_BODY};
+#[doc(no_inline)]
+pub use http;
+
+// The client, its listings and its configuration.
 pub use giosg_transport::{
-    Anomaly, ApiError, ApiErrorKind, ChatIter, Chats, Checkpoint, ClientBuilder, Completeness,
-    Credentials, Pages, RetryPolicy, SyncIter, Transport,
+    Anomaly, BuildClient, ChatIter, Chats, Checkpoint, ClientBuilder, Completeness, Credentials,
+    FromSettings, Pages, RetryPolicy, SyncIter, Transport, TransportSettings, TOKEN_ENV,
 };
 
 /// The blocking client over ureq: `Client::builder().token(..).build()?`.
@@ -41,6 +70,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub struct UreqTransport {
     agent: ureq::Agent,
     max_body: usize,
+    read_timeout: Duration,
 }
 
 impl FromSettings for UreqTransport {
@@ -49,6 +79,7 @@ impl FromSettings for UreqTransport {
             .http_status_as_error(false)
             .max_redirects(0)
             .max_redirects_will_error(false)
+            .timeout_resolve(Some(settings.connect_timeout))
             .timeout_connect(Some(settings.connect_timeout))
             .timeout_recv_response(Some(settings.read_timeout))
             .timeout_per_read(Some(settings.read_timeout))
@@ -57,6 +88,7 @@ impl FromSettings for UreqTransport {
         Ok(UreqTransport {
             agent: config.into(),
             max_body: settings.max_body,
+            read_timeout: settings.read_timeout,
         })
     }
 }
@@ -70,41 +102,111 @@ impl Transport for UreqTransport {
         let response = self
             .agent
             .run(http::Request::from_parts(parts, ()))
-            .map_err(classify)?;
+            .map_err(classify_before_body)?;
         let (parts, body) = response.into_parts();
         let limit = self.max_body;
         if body.content_length().is_some_and(|n| n > limit as u64) {
-            return Err(too_large(limit));
+            return Err(too_large(limit, "said so by its Content-Length"));
         }
         let expected = body.content_length().unwrap_or(0).min(limit as u64) as usize;
         let mut bytes = Vec::with_capacity(expected);
-        body.into_with_config()
-            .limit(limit as u64)
-            .reader()
-            .read_to_end(&mut bytes)
-            .map_err(|e| classify(e.into()))?;
+        // The cap counts decoded bytes: ureq's limit sits after gzip decoding, so a small
+        // body that inflates past the cap is refused having read no more than the cap.
+        let mut reader = body.into_with_config().limit(limit as u64).reader();
+        let mut progress = Progress::new(self.read_timeout);
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            let n = reader.read(&mut chunk).map_err(|e| classify(e.into()))?;
+            if n == 0 {
+                break;
+            }
+            bytes.extend_from_slice(&chunk[..n]);
+            progress.advance(n)?;
+        }
         Ok(http::Response::from_parts(parts, bytes))
     }
 }
 
-fn too_large(limit: usize) -> TransportError {
+/// The read timeout's second half: a body must bring [`MIN_PROGRESS`] bytes per read timeout,
+/// so one that dribbles (a byte a second, each read well within the per-read timeout) is cut.
+struct Progress {
+    window: Duration,
+    since: Instant,
+    bytes: usize,
+}
+
+/// The least a body must bring per read timeout.
+const MIN_PROGRESS: usize = 1024;
+
+impl Progress {
+    fn new(window: Duration) -> Self {
+        Progress {
+            window,
+            since: Instant::now(),
+            bytes: 0,
+        }
+    }
+
+    fn advance(&mut self, n: usize) -> Result<(), TransportError> {
+        self.bytes += n;
+        if self.bytes >= MIN_PROGRESS {
+            self.since = Instant::now();
+            self.bytes = 0;
+        } else if self.since.elapsed() > self.window {
+            return Err(TransportError::timed_out(
+                TimeoutKind::Read,
+                format!(
+                    "the body brought less than {MIN_PROGRESS} bytes in {:?}",
+                    self.window
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn too_large(limit: usize, how: &str) -> TransportError {
     TransportError::new(
         TransportErrorKind::BodyTooLarge { limit },
-        format!("body larger than {limit} bytes"),
+        format!("refused a body larger than {limit} bytes ({how})"),
     )
+}
+
+/// Classifies an error of `Agent::run`: nothing of the response was read yet, so an I/O error
+/// that is not a broken connection happened while connecting (std reports a DNS failure as an
+/// uncategorised I/O error, "failed to lookup address information").
+fn classify_before_body(e: ureq::Error) -> TransportError {
+    if let ureq::Error::Io(io) = &e {
+        if io.to_string().contains("failed to lookup address") {
+            return TransportError::new(TransportErrorKind::Connect, e);
+        }
+    }
+    classify(e)
 }
 
 fn classify(e: ureq::Error) -> TransportError {
     use std::io::ErrorKind;
     let kind = match &e {
-        ureq::Error::Timeout(_) => TransportErrorKind::Timeout,
+        ureq::Error::Timeout(which) => {
+            let which = match which {
+                ureq::Timeout::Resolve | ureq::Timeout::Connect => TimeoutKind::Connect,
+                ureq::Timeout::Global | ureq::Timeout::PerCall => TimeoutKind::Overall,
+                _ => TimeoutKind::Read,
+            };
+            return TransportError::timed_out(which, e);
+        }
         ureq::Error::HostNotFound | ureq::Error::ConnectionFailed => TransportErrorKind::Connect,
-        ureq::Error::BodyExceedsLimit(limit) => return too_large(*limit as usize),
+        ureq::Error::BodyExceedsLimit(limit) => {
+            return too_large(*limit as usize, "refused while reading it")
+        }
         ureq::Error::Io(io) => match io.kind() {
-            ErrorKind::ConnectionRefused | ErrorKind::AddrNotAvailable => {
-                TransportErrorKind::Connect
+            ErrorKind::ConnectionRefused
+            | ErrorKind::AddrNotAvailable
+            | ErrorKind::NetworkUnreachable
+            | ErrorKind::HostUnreachable => TransportErrorKind::Connect,
+            ErrorKind::TimedOut | ErrorKind::WouldBlock => {
+                return TransportError::timed_out(TimeoutKind::Read, e)
             }
-            ErrorKind::TimedOut | ErrorKind::WouldBlock => TransportErrorKind::Timeout,
             _ => TransportErrorKind::Io,
         },
         // The server broke HTTP mid-response (a truncated or garbled message).

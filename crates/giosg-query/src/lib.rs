@@ -56,8 +56,8 @@ pub use endpoint::{
     redact_url, BaseUrl, ChatList, Endpoint, PageRequest, DEFAULT_BASE_URL, DEFAULT_MAX_BODY,
 };
 pub use error::{
-    ApiError, ApiErrorKind, ConfigError, Error, PagingError, TransportError, TransportErrorKind,
-    ValidationError,
+    ApiError, ApiErrorKind, ConfigError, Error, ErrorKind, PagingError, TimeoutKind,
+    TransportError, TransportErrorKind, ValidationError,
 };
 pub use paging::Pager;
 pub use plan::{

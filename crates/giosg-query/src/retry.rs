@@ -177,7 +177,9 @@ pub enum Verdict {
     Page(Page<Chat>),
     /// Wait this long, then send the same request again.
     Retry(Duration),
-    /// Stop with this error ([`Error::RetriesExhausted`] when retries were made).
+    /// Stop with this error ([`Error::RetriesExhausted`] when retries were made,
+    /// [`Error::RetryAfterTooLong`] when the server asked to wait longer than the policy
+    /// allows).
     Fail(Error),
 }
 
@@ -232,6 +234,23 @@ impl Exchange {
             Some(delay) => {
                 self.waited += delay;
                 Verdict::Retry(delay)
+            }
+            // A retry was due but for the server's `Retry-After`, which asks for more than
+            // the policy allows: say so at once rather than "gave up".
+            None if self.attempts < self.policy.max_attempts
+                && RetryPolicy::is_retryable(&error)
+                && error.api().and_then(|e| e.retry_after).is_some() =>
+            {
+                let asked = error
+                    .api()
+                    .and_then(|e| e.retry_after)
+                    .map_or(Duration::ZERO, |r| r.delay(now));
+                Verdict::Fail(Error::RetryAfterTooLong {
+                    asked,
+                    allowed: self.policy.max_total_wait.saturating_sub(self.waited),
+                    attempts: self.attempts,
+                    last: Box::new(error),
+                })
             }
             None if self.attempts > 1 => Verdict::Fail(Error::RetriesExhausted {
                 attempts: self.attempts,

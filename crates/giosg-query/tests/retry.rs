@@ -132,7 +132,8 @@ fn gives_up_after_max_attempts_saying_how_many() {
     };
     assert_eq!(e.attempts(), 3);
     assert_eq!(e.api().unwrap().status, 429);
-    insta::assert_snapshot!(e.to_string(), @r#"gave up after 3 attempts (0ns waiting): giosg API answered 429 Too Many Requests: Request was throttled."#);
+    insta::assert_snapshot!(e.to_string(), @"gave up after 3 attempts (0ms waiting)");
+    insta::assert_snapshot!(e.display_chain(), @"gave up after 3 attempts (0ms waiting): giosg API answered 429 Too Many Requests: Request was throttled.");
 }
 
 #[test]
@@ -147,6 +148,11 @@ fn gives_up_when_retry_after_exceeds_the_wait_budget() {
         panic!()
     };
     assert_eq!(e.attempts(), 2);
+    // It fails at once, saying what the server asked for and what to do.
+    assert!(matches!(e, Error::RetryAfterTooLong { .. }));
+    assert_eq!(e.retry_after(), Some(Duration::from_secs(11)));
+    assert_eq!(e.kind(), giosg_query::ErrorKind::RateLimited);
+    insta::assert_snapshot!(e.display_chain(), @"the API asked to wait 11s before retrying (Retry-After), longer than the retry policy allows (10s more): try again after that wait, or allow longer waits (RetryPolicy::max_total_wait): giosg API answered 429 Too Many Requests: Request was throttled.");
     let Verdict::Fail(_) = Exchange::new(&policy, 1 << 20).judge(
         Ok(response(429, Some("18446744073709551615"))),
         NOW,

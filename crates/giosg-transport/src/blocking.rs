@@ -1,6 +1,6 @@
 //! The blocking client.
 
-use crate::builder::{Assemble, ClientBuilder, Core};
+use crate::builder::{BuildClient, ClientBuilder, Core};
 use crate::fetch::{copy, Fetch, Step};
 use crate::listing::{Run, Spec};
 use giosg_model::{Chat, ChatFilter, Page, Uuid};
@@ -59,8 +59,13 @@ impl<T> Clone for Client<T> {
     }
 }
 
-impl<T> Assemble<T> for Client<T> {
-    fn assemble(transport: T, core: Core) -> Self {
+impl<X> BuildClient for Client<X> {
+    type Transport = X;
+    type With<T> = Client<T>;
+    fn assemble(transport: X, core: Core) -> Self {
+        Self::assemble_with(transport, core)
+    }
+    fn assemble_with<T>(transport: T, core: Core) -> Client<T> {
         Client {
             inner: Arc::new(Inner { transport, core }),
         }

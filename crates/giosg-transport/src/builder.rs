@@ -9,17 +9,28 @@ use std::{marker::PhantomData, sync::Arc, time::Duration};
 /// The environment variable a builder reads the API token from when none is given.
 pub const TOKEN_ENV: &str = "GIOSG_API_TOKEN";
 
-/// What a transport needs to know to build itself: timeouts, body cap, user agent.
+/// What a transport needs to know to build itself: timeouts and the body cap.
+///
+/// Each timeout, when it fires, is a [`TransportErrorKind::Timeout`](crate::TransportErrorKind::Timeout)
+/// whose [`TimeoutKind`](crate::TimeoutKind) says which one it was (retried like any timeout).
+///
+/// | setting | default | what it bounds |
+/// | --- | --- | --- |
+/// | `connect_timeout` | 10 s | DNS, TCP and TLS: [`TimeoutKind::Connect`](crate::TimeoutKind::Connect) |
+/// | `read_timeout` | 30 s | the wait for the response to start, any one read, and the body's progress (at least 1 KiB per `read_timeout`, so a body that stalls or dribbles a byte a second is cut): [`TimeoutKind::Read`](crate::TimeoutKind::Read) |
+/// | `timeout` | 120 s | one whole request, body included: [`TimeoutKind::Overall`](crate::TimeoutKind::Overall) |
+/// | `max_body` | 32 MiB | a response body, counted after gzip decoding |
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct TransportSettings {
-    /// Time to establish a connection (TCP and TLS). Default 10 s.
+    /// Time to establish a connection (DNS, TCP and TLS). Default 10 s.
     pub connect_timeout: Duration,
-    /// Time to wait for the response to start and between reads of it. Default 30 s.
+    /// Time to wait for the response to start, for any one read of it, and for each 1 KiB of
+    /// its body (a stalled or dribbling body fails). Default 30 s.
     pub read_timeout: Duration,
-    /// Time for a whole request, body included. Default 120 s.
+    /// Time for a whole request, body included (each retry gets its own). Default 120 s.
     pub timeout: Duration,
-    /// Cap on a response body, in bytes. Default 32 MiB.
+    /// Cap on a response body, in bytes, counted decompressed. Default 32 MiB.
     pub max_body: usize,
 }
 
@@ -60,9 +71,11 @@ pub struct ClientBuilder<C> {
 /// The source of retry jitter, a number in `[0, 1)`.
 pub(crate) type Jitter = Arc<dyn Fn() -> f64 + Send + Sync>;
 
-/// What the clients share once built.
+/// What the clients share once built (public only to name it in [`BuildClient`]'s hidden
+/// methods; not reachable from outside the crate).
 #[derive(Clone)]
-pub(crate) struct Core {
+#[doc(hidden)]
+pub struct Core {
     pub endpoint: Endpoint,
     pub retry: RetryPolicy,
     pub jitter: Jitter,
@@ -77,9 +90,27 @@ impl std::fmt::Debug for Core {
     }
 }
 
-/// A client type the builder can make from a transport and the shared core.
-pub(crate) trait Assemble<T>: Sized {
-    fn assemble(transport: T, core: Core) -> Self;
+mod sealed {
+    pub trait Sealed {}
+    #[cfg(feature = "blocking")]
+    impl<T> Sealed for crate::Client<T> {}
+    #[cfg(feature = "async")]
+    impl<T> Sealed for crate::AsyncClient<T> {}
+}
+
+/// The client types a [`ClientBuilder`] builds: [`Client<T>`](crate::Client) (blocking) and
+/// [`AsyncClient<T>`](crate::AsyncClient). Sealed: it only names them in the builder's
+/// bounds, so that `Client::builder().build_with(transport)` gives the same kind of client
+/// over any transport.
+pub trait BuildClient: sealed::Sealed + Sized {
+    /// The transport this client type runs over (`build()` makes it from the settings).
+    type Transport;
+    /// The same kind of client over another transport.
+    type With<T>;
+    #[doc(hidden)]
+    fn assemble(transport: Self::Transport, core: Core) -> Self;
+    #[doc(hidden)]
+    fn assemble_with<T>(transport: T, core: Core) -> Self::With<T>;
 }
 
 impl<C> std::fmt::Debug for ClientBuilder<C> {
@@ -154,25 +185,28 @@ impl<C> ClientBuilder<C> {
         self
     }
 
-    /// Sets the connect timeout.
+    /// Sets the connect timeout: DNS, TCP and TLS (default 10 s).
     pub fn connect_timeout(mut self, d: Duration) -> Self {
         self.settings.connect_timeout = d;
         self
     }
 
-    /// Sets the read timeout (response start, and between reads).
+    /// Sets the read timeout (default 30 s): the wait for the response to start, for any one
+    /// read, and for each 1 KiB of the body, so a stalled or dribbling body fails.
     pub fn read_timeout(mut self, d: Duration) -> Self {
         self.settings.read_timeout = d;
         self
     }
 
-    /// Sets the overall timeout of one request.
+    /// Sets the overall timeout of one request, body included (default 120 s; each retry
+    /// gets its own).
     pub fn timeout(mut self, d: Duration) -> Self {
         self.settings.timeout = d;
         self
     }
 
-    /// Sets the cap on a response body, in bytes.
+    /// Sets the cap on a response body, in bytes, counted after gzip decoding (default
+    /// 32 MiB).
     pub fn max_body(mut self, bytes: usize) -> Self {
         self.settings.max_body = bytes;
         self
@@ -217,25 +251,26 @@ impl<C> ClientBuilder<C> {
         Ok((core, self.settings))
     }
 
-    /// Builds the client over a transport of your own (a closure, a test double).
-    #[allow(private_bounds)]
-    pub fn build_with<T>(self, transport: T) -> Result<C, Error>
+    /// Builds the same kind of client over a transport of your own: a closure, a test
+    /// double, another HTTP stack. `giosg_blocking::Client::builder().build_with(f)` gives a
+    /// blocking client over `f`. The transport gets no [`TransportSettings`]: timeouts and
+    /// the body cap are its own business (the cap is still enforced when decoding).
+    pub fn build_with<T>(self, transport: T) -> Result<C::With<T>, Error>
     where
-        C: Assemble<T>,
+        C: BuildClient,
     {
         let (core, _) = self.core()?;
-        Ok(C::assemble(transport, core))
+        Ok(C::assemble_with(transport, core))
     }
 
-    /// Builds the client over its default transport.
-    #[allow(private_bounds)]
-    pub fn build<T>(self) -> Result<C, Error>
+    /// Builds the client over its default transport, made from the [`TransportSettings`].
+    pub fn build(self) -> Result<C, Error>
     where
-        C: Assemble<T>,
-        T: FromSettings,
+        C: BuildClient,
+        C::Transport: FromSettings,
     {
         let (core, settings) = self.core()?;
-        let transport = T::from_settings(&settings)?;
+        let transport = C::Transport::from_settings(&settings)?;
         Ok(C::assemble(transport, core))
     }
 }

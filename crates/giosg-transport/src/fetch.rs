@@ -57,7 +57,7 @@ impl<'a> Fetch<'a> {
             Ok(response) => {
                 span.record("status", response.status().as_u16());
             }
-            Err(e) => tracing::debug!(parent: span, error = %e, "request failed"),
+            Err(e) => tracing::debug!(parent: span, error = %display_chain(e), "request failed"),
         }
         match self
             .exchange
@@ -72,9 +72,21 @@ impl<'a> Fetch<'a> {
                 Step::Sleep(wait)
             }
             Verdict::Fail(e) => {
-                tracing::debug!(parent: span, error = %e, "giving up");
+                tracing::debug!(parent: span, error = %e.display_chain(), "giving up");
                 Step::Done(Err(e))
             }
         }
     }
+}
+
+/// An error and its causes, joined with `": "`.
+fn display_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    out
 }

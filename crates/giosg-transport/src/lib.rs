@@ -20,7 +20,8 @@
 //!                     "results": [{"id": "58f5055c-56e0-11e5-9354-6c4008c08dfe"}]}"#;
 //!     Ok(http::Response::new(body.to_vec()))
 //! };
-//! let client = Client::builder().token("t0ken").build_with(transport)?;
+//! // The builder's type parameter is any client of the kind: `build_with` picks the transport.
+//! let client = Client::<()>::builder().token("t0ken").build_with(transport)?;
 //! let org = Uuid::parse_str("7f9e9580-095b-42c7-838c-c04e667b26f7")?;
 //! let chats: Vec<_> = client.chats(org).filter(ChatFilter::new()).iter().collect::<Result<_, _>>()?;
 //! assert_eq!(chats.len(), 1);
@@ -38,15 +39,15 @@ mod nonblocking;
 
 #[cfg(feature = "blocking")]
 pub use blocking::{ChatIter, Chats, Client, Pages, SyncIter, Transport};
-pub use builder::{ClientBuilder, FromSettings, TransportSettings};
+pub use builder::{BuildClient, ClientBuilder, FromSettings, TransportSettings, TOKEN_ENV};
 #[cfg(feature = "async")]
 pub use nonblocking::{
     AsyncChats, AsyncClient, AsyncTransport, ChatStream, PageStream, SyncStream,
 };
 
 pub use giosg_query::{
-    Anomaly, ApiError, ApiErrorKind, Checkpoint, Completeness, Credentials, Error, RetryPolicy,
-    TransportError, TransportErrorKind,
+    Anomaly, ApiError, ApiErrorKind, Checkpoint, Completeness, Credentials, Error, ErrorKind,
+    RetryPolicy, TimeoutKind, TransportError, TransportErrorKind,
 };
 
 /// The result of every client call.

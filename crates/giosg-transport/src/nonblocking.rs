@@ -1,6 +1,6 @@
 //! The async client: the same words as the blocking one, as futures and streams.
 
-use crate::builder::{Assemble, ClientBuilder, Core};
+use crate::builder::{BuildClient, ClientBuilder, Core};
 use crate::fetch::{copy, Fetch, Step};
 use crate::listing::{Run, Spec, Wait};
 use futures_core::Stream;
@@ -68,8 +68,13 @@ impl<T> Clone for AsyncClient<T> {
     }
 }
 
-impl<T> Assemble<T> for AsyncClient<T> {
-    fn assemble(transport: T, core: Core) -> Self {
+impl<X> BuildClient for AsyncClient<X> {
+    type Transport = X;
+    type With<T> = AsyncClient<T>;
+    fn assemble(transport: X, core: Core) -> Self {
+        Self::assemble_with(transport, core)
+    }
+    fn assemble_with<T>(transport: T, core: Core) -> AsyncClient<T> {
         AsyncClient {
             inner: Arc::new(Inner { transport, core }),
         }

@@ -32,7 +32,7 @@ fn the_cursor_is_the_last_chat_yielded() {
             };
             Ok(http::Response::new(body))
         };
-    let client = Client::builder()
+    let client = Client::<()>::builder()
         .token("t")
         .retry_policy(RetryPolicy::never())
         .build_with(transport)
