@@ -4,8 +4,7 @@
 //! Without an organisation id it runs against an embedded giosg-mock.
 
 use futures_util::TryStreamExt;
-use giosg_async::{ChatFilter, Client, Uuid};
-use giosg_model::time;
+use giosg_async::{time, ChatFilter, Client, Uuid};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

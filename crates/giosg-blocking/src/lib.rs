@@ -13,6 +13,31 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # Handling errors
+//!
+//! Ask the [`Error`] ([`Error::kind`], [`Error::status`], [`Error::retry_after`],
+//! [`Error::attempts`], ...) rather than matching its variants: 429s, 5xx and network failures
+//! arrive after the retries, wrapped, and these look through that.
+//!
+//! ```no_run
+//! use giosg_blocking::{Client, ErrorKind, Uuid};
+//!
+//! let client = Client::builder().build()?;
+//! let org = Uuid::parse_str("7f9e9580-095b-42c7-838c-c04e667b26f7")?;
+//! match client.chats(org).first_page() {
+//!     Ok(page) => println!("{} chats", page.count),
+//!     Err(e) => match e.kind() {
+//!         ErrorKind::Unauthorized | ErrorKind::Forbidden => eprintln!("check the token: {e}"),
+//!         ErrorKind::RateLimited => eprintln!("slow down; the server asked to wait {:?}", e.retry_after()),
+//!         ErrorKind::Connect | ErrorKind::Timeout | ErrorKind::Network => {
+//!             eprintln!("network ({} attempts): {}", e.attempts(), e.display_chain())
+//!         }
+//!         _ => eprintln!("HTTP {:?}: {}", e.status(), e.display_chain()),
+//!     },
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! TLS is rustls (no OpenSSL); redirects are not followed (a 3xx surfaces as an API error),
 //! so `Authorization` never reaches another origin; 4xx/5xx responses are read like any other
 //! so that `Retry-After` and error bodies are seen; bodies are read whole up to the cap and

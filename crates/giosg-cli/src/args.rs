@@ -68,6 +68,21 @@ Nothing leaves this machine: the mock listens on 127.0.0.1 only and needs no tok
         footer!()
     ))]
     Demo(DemoArgs),
+    /// Print a shell completion script: `giosg completions bash > /etc/bash_completion.d/giosg`.
+    #[command(after_help = "Examples:
+  giosg completions bash > ~/.local/share/bash-completion/completions/giosg
+  giosg completions zsh > ~/.zfunc/_giosg        # with fpath+=~/.zfunc in ~/.zshrc
+  giosg completions fish > ~/.config/fish/completions/giosg.fish
+  giosg completions powershell >> $PROFILE")]
+    Completions(CompletionsArgs),
+}
+
+/// `giosg completions <SHELL>`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// `giosg chats ...`.
@@ -164,6 +179,23 @@ pub struct ApiArgs {
     /// a Retry-After header wins).
     #[arg(long, value_name = "MS", default_value_t = 500, hide = true)]
     pub retry_delay_ms: u64,
+    /// The longest wait across the retries of one request, in seconds; a 429 whose
+    /// Retry-After asks for longer fails at once, saying what it asked for.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub max_wait: u64,
+    /// The most one request may take, body included, in seconds (each retry gets its own).
+    #[arg(long, value_name = "SECONDS", default_value_t = 120,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
+    /// The most connecting may take (DNS, TCP, TLS), in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub connect_timeout: u64,
+    /// The most the response may take to start, and its body to bring each 1 KiB (a stalled
+    /// or dribbling response fails), in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub read_timeout: u64,
 }
 
 /// One flag per API query parameter (but `page`, which only `list` and `summary` take).

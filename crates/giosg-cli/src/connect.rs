@@ -22,10 +22,14 @@ pub fn client(api: &ApiArgs) -> Result<Client, CliError> {
 pub fn build(api: &ApiArgs, token: String) -> Result<Client, CliError> {
     let policy = RetryPolicy::default()
         .max_attempts(api.max_attempts)
-        .backoff(Duration::from_millis(api.retry_delay_ms), MAX_BACKOFF);
+        .backoff(Duration::from_millis(api.retry_delay_ms), MAX_BACKOFF)
+        .max_total_wait(Duration::from_secs(api.max_wait));
     let builder = Client::builder()
         .base_url(api.base_url.as_str())
-        .retry_policy(policy);
+        .retry_policy(policy)
+        .timeout(Duration::from_secs(api.timeout))
+        .connect_timeout(Duration::from_secs(api.connect_timeout))
+        .read_timeout(Duration::from_secs(api.read_timeout));
     let builder = if api.bearer {
         builder.bearer(token)
     } else {

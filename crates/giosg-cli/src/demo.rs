@@ -33,6 +33,10 @@ pub async fn run(args: &DemoArgs) -> Result<(), CliError> {
         bearer: false,
         max_attempts: 5,
         retry_delay_ms: 500,
+        max_wait: 120,
+        timeout: 120,
+        connect_timeout: 10,
+        read_timeout: 30,
     };
     let client = connect::build(&api, mock.token().to_owned())?;
     let (path, fresh) = match &args.out {

@@ -58,6 +58,17 @@ async fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Chats(ChatsCommand::Summary(args)) => summary::run(args).await,
         Command::Chats(ChatsCommand::Sync(args)) => sync::run(args).await,
         Command::Demo(args) => demo::run(args).await,
+        Command::Completions(args) => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut command, "giosg", &mut script);
+            match io::Write::write_all(&mut io::stdout().lock(), &script) {
+                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+                    Err(CliError::io("cannot write the completion script", &e))
+                }
+                _ => Ok(()),
+            }
+        }
     }
 }
 

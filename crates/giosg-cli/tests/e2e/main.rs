@@ -9,4 +9,5 @@ mod flags;
 mod formats;
 mod lossless;
 mod secrets;
+mod shell;
 mod sync;
