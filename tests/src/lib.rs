@@ -29,6 +29,8 @@ pub struct Setup {
     pub retry: RetryPolicy,
     /// Read timeout.
     pub read_timeout: Duration,
+    /// Overall timeout of one request.
+    pub timeout: Duration,
     /// Body cap.
     pub max_body: usize,
     /// Pages in flight (async only; the blocking client is sequential).
@@ -48,6 +50,7 @@ impl Setup {
                 .max_attempts(5)
                 .backoff(Duration::from_millis(1), Duration::from_millis(4)),
             read_timeout: Duration::from_secs(20),
+            timeout: Duration::from_secs(120),
             max_body: 32 << 20,
             concurrency: 1,
             limit: None,
@@ -134,6 +137,7 @@ fn builder<C>(setup: &Setup) -> giosg_transport::ClientBuilder<C> {
         .base_url(&setup.base_url)
         .retry_policy(setup.retry.clone())
         .read_timeout(setup.read_timeout)
+        .timeout(setup.timeout)
         .max_body(setup.max_body)
         .jitter(|| 0.5);
     if setup.bearer {

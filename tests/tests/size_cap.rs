@@ -70,3 +70,35 @@ scenario!(a_body_just_over_the_cap_is_refused, |h| {
         .unwrap();
     assert_eq!(page.results.len(), 20);
 });
+
+scenario!(a_gzip_bomb_is_refused_holding_little, |h| {
+    // A few MiB on the wire that inflate to 2 GiB: the cap counts decoded bytes.
+    let server = MockServer::builder()
+        .generated(3, 20)
+        .faults(FaultPlan::new().on_requests(0..2, Fault::GzipBomb { bytes: TWO_GIB }))
+        .start()
+        .unwrap();
+    for cap in [1 << 20, 8 << 20] {
+        let mut setup = Setup::for_mock(&server);
+        setup.max_body = cap;
+        server.clear_requests();
+        let (result, peak) = peak_heap(|| h.list(&setup, server.org(), &ChatFilter::new()));
+        let err = result.unwrap_err();
+        assert!(
+            matches!(err, Error::BodyTooLarge { limit } if limit == cap),
+            "{}: {err:?}",
+            h.name()
+        );
+        assert_eq!(server.requests().len(), 1, "{}: retried", h.name());
+        println!(
+            "{}: gzip bomb of 2 GiB, cap {cap}: peak heap {peak} bytes",
+            h.name()
+        );
+        // What the cap lets in, and a little: not gigabytes.
+        assert!(
+            peak < cap + (4 << 20),
+            "{} held {peak} bytes at its peak refusing a gzip bomb under a {cap}-byte cap",
+            h.name()
+        );
+    }
+});

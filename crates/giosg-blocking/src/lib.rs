@@ -203,7 +203,10 @@ fn too_large(limit: usize, how: &str) -> TransportError {
 fn classify_before_body(e: ureq::Error) -> TransportError {
     if let ureq::Error::Io(io) = &e {
         if io.to_string().contains("failed to lookup address") {
-            return TransportError::new(TransportErrorKind::Connect, e);
+            let ureq::Error::Io(io) = e else {
+                unreachable!()
+            };
+            return TransportError::new(TransportErrorKind::Connect, io);
         }
     }
     classify(e)
@@ -238,5 +241,10 @@ fn classify(e: ureq::Error) -> TransportError {
         ureq::Error::Protocol(_) => TransportErrorKind::Io,
         _ => TransportErrorKind::Other,
     };
-    TransportError::new(kind, e)
+    match e {
+        // ureq's errors have no `source()`: hand the I/O error itself on, so that a caller
+        // can find its `io::ErrorKind` (refused, reset) in the chain.
+        ureq::Error::Io(io) => TransportError::new(kind, io),
+        other => TransportError::new(kind, other),
+    }
 }

@@ -37,6 +37,10 @@ pub enum Fault {
     /// Send the status line, headers and the first half of the body, wait this long, then send
     /// the rest. The response is complete and correct, only slow in the middle.
     Stall(Duration),
+    /// Send the status line and headers with the correct `Content-Length`, then the body one
+    /// byte at a time, this long before each: a response that never stalls for long and still
+    /// takes ages (a 100 KiB page at a byte a second is a day).
+    Dribble(Duration),
     /// Serve the page normally, then add `new_chats` freshly generated chats that sort before
     /// every existing chat in the request's order (first key ascending: started, and ended,
     /// before the earliest chat; descending: after the latest). Later pages of the same listing
@@ -54,6 +58,14 @@ pub enum Fault {
     /// client goes away.
     Oversized {
         /// The body's length.
+        bytes: u64,
+    },
+    /// Answer 200 with `Content-Encoding: gzip` (whatever the request accepts) and a chunked
+    /// body that inflates to `bytes` bytes of JSON-like filler: a gzip bomb, compressed as it
+    /// streams (about 1 KiB on the wire per MiB), never held whole; streaming stops when the
+    /// client goes away.
+    GzipBomb {
+        /// The body's length once inflated.
         bytes: u64,
     },
     /// Answer with this 3xx `status` and a `Location: location` header (any URL, on another

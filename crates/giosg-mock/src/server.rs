@@ -41,6 +41,8 @@ struct Shared {
     store: Mutex<Store>,
     faults: Mutex<FaultState>,
     requests: Mutex<Vec<RecordedRequest>>,
+    /// Gzip bodies for requests that accept it.
+    gzip: bool,
 }
 
 /// A local giosg Chat API: `GET /api/v5/orgs/<org>/chats` over HTTP/1.1 on loopback, with
@@ -87,6 +89,7 @@ pub struct MockServerBuilder {
     source: Source,
     faults: FaultPlan,
     port: u16,
+    gzip: bool,
 }
 
 impl Default for MockServerBuilder {
@@ -100,6 +103,7 @@ impl Default for MockServerBuilder {
             },
             faults: FaultPlan::new(),
             port: 0,
+            gzip: false,
         }
     }
 }
@@ -145,6 +149,14 @@ impl MockServerBuilder {
         self
     }
 
+    /// Gzip every non-empty response body when the request's `Accept-Encoding` accepts gzip
+    /// (`Content-Encoding: gzip`, the compressed `Content-Length`), as giosg's servers do.
+    /// Default off: bodies go out as they are.
+    pub fn gzip(mut self, on: bool) -> Self {
+        self.gzip = on;
+        self
+    }
+
     /// Listen on this port of 127.0.0.1 (default 0: any free port).
     pub fn port(mut self, port: u16) -> Self {
         self.port = port;
@@ -181,6 +193,7 @@ impl MockServerBuilder {
                 next: 0,
             }),
             requests: Mutex::new(Vec::new()),
+            gzip: self.gzip,
         });
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let serving = shared.clone();
@@ -419,6 +432,17 @@ enum MockBody {
     },
     /// Lazily generated filler.
     Oversized { prefix_sent: bool, remaining: u64 },
+    /// One byte at a time, a pause before each.
+    Dribble {
+        body: Bytes,
+        every: Duration,
+        pause: Pin<Box<tokio::time::Sleep>>,
+    },
+    /// Lazily generated filler, gzipped as it goes out.
+    GzipBomb {
+        encoder: Option<flate2::write::GzEncoder<Vec<u8>>>,
+        remaining: u64,
+    },
 }
 
 const OVERSIZED_PREFIX: &str = r#"{"count": 1, "num_pages": 1, "per_page": 25, "current_page": 1, "next_page": null, "previous_page": null, "next_page_url": null, "previous_page_url": null, "results": ["#;
@@ -431,6 +455,44 @@ fn filler_block() -> Bytes {
     BLOCK
         .get_or_init(|| Bytes::from(OVERSIZED_UNIT.repeat(65_536 / OVERSIZED_UNIT.len() + 1)))
         .clone()
+}
+
+/// The next piece of a gzip bomb: up to 1 MiB more of filler, compressed (a few KiB); the
+/// gzip trailer once all is in; `None` at the end.
+fn gzip_bomb_chunk(
+    encoder: &mut Option<flate2::write::GzEncoder<Vec<u8>>>,
+    remaining: &mut u64,
+) -> Option<Bytes> {
+    use std::io::Write;
+    loop {
+        let gz = encoder.as_mut()?;
+        if *remaining == 0 {
+            let out = encoder.take()?.finish().ok()?;
+            return (!out.is_empty()).then(|| Bytes::from(out));
+        }
+        let block = filler_block();
+        let mut fed = 0;
+        while fed < 1 << 20 && *remaining > 0 {
+            let take = block
+                .len()
+                .min(usize::try_from(*remaining).unwrap_or(usize::MAX));
+            gz.write_all(&block[..take]).ok()?;
+            *remaining -= take as u64;
+            fed += take;
+        }
+        let out = std::mem::take(gz.get_mut());
+        if !out.is_empty() {
+            return Some(Bytes::from(out));
+        }
+    }
+}
+
+/// Gzips a body.
+fn gzip(body: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(body).expect("writing to a Vec");
+    gz.finish().expect("writing to a Vec")
 }
 
 impl Body for MockBody {
@@ -462,6 +524,19 @@ impl Body for MockBody {
                     rest.take()
                 }
             },
+            MockBody::GzipBomb { encoder, remaining } => gzip_bomb_chunk(encoder, remaining),
+            MockBody::Dribble { body, every, pause } => {
+                if body.is_empty() {
+                    None
+                } else {
+                    if pause.as_mut().poll(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                    let every = *every;
+                    pause.as_mut().reset(tokio::time::Instant::now() + every);
+                    Some(body.split_to(1))
+                }
+            }
             MockBody::Oversized {
                 prefix_sent,
                 remaining,
@@ -490,6 +565,8 @@ impl Body for MockBody {
         match self {
             MockBody::Full(data) => data.is_none(),
             MockBody::Oversized { remaining, .. } => *remaining == 0,
+            MockBody::GzipBomb { encoder, .. } => encoder.is_none(),
+            MockBody::Dribble { body, .. } => body.is_empty(),
             _ => false,
         }
     }
@@ -514,6 +591,7 @@ enum Shape {
     Full,
     Truncate,
     Stall(Duration),
+    Dribble(Duration),
 }
 
 /// A response before it is put on the wire.
@@ -552,6 +630,11 @@ impl Reply {
             Shape::Truncate => MockBody::Truncate {
                 half: Some(self.body.slice(..len / 2)),
                 ctl: ctl.clone(),
+            },
+            Shape::Dribble(every) => MockBody::Dribble {
+                body: self.body,
+                every,
+                pause: Box::pin(tokio::time::sleep(every)),
             },
             Shape::Stall(pause) => MockBody::Stall {
                 first: Some(self.body.slice(..len / 2)),
@@ -819,6 +902,15 @@ async fn handle(
         .headers()
         .get(header::AUTHORIZATION)
         .map(|v| v.as_bytes().to_vec());
+    let accepts_gzip = req
+        .headers()
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .any(|v| {
+            String::from_utf8_lossy(v.as_bytes())
+                .split(',')
+                .any(|coding| coding.split(';').next().unwrap_or("").trim() == "gzip")
+        });
     drop(req);
 
     let (latency, fault) = {
@@ -884,8 +976,26 @@ async fn handle(
             };
             return Ok(response(200, Vec::new(), *bytes, body));
         }
+        Some(Fault::GzipBomb { bytes }) => {
+            record.status = 200;
+            lock(&shared.requests).push(record);
+            let body = MockBody::GzipBomb {
+                encoder: Some(flate2::write::GzEncoder::new(
+                    Vec::new(),
+                    flate2::Compression::fast(),
+                )),
+                remaining: *bytes,
+            };
+            let mut resp = response(200, Vec::new(), 0, body);
+            // Chunked: the compressed length is not known up front.
+            resp.headers_mut().remove(header::CONTENT_LENGTH);
+            resp.headers_mut()
+                .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            return Ok(resp);
+        }
         Some(Fault::Truncate) => shape = Shape::Truncate,
         Some(Fault::Stall(pause)) => shape = Shape::Stall(*pause),
+        Some(Fault::Dribble(every)) => shape = Shape::Dribble(*every),
         // They change the data or the page: `respond` applies them.
         Some(
             Fault::Drift { .. }
@@ -910,6 +1020,15 @@ async fn handle(
     );
     record.status = reply.status;
     lock(&shared.requests).push(record);
+    let reply = if shared.gzip && accepts_gzip && !reply.body.is_empty() {
+        Reply {
+            body: Bytes::from(gzip(&reply.body)),
+            ..reply
+        }
+        .header(header::CONTENT_ENCODING, "gzip")
+    } else {
+        reply
+    };
     Ok(reply.into_response(shape, &ctl))
 }
 
