@@ -9,7 +9,10 @@
 //! 3. 100 ms latency per request (a real network's): `giosg chats export` and `giosg chats list`
 //!    with `--concurrency 8` vs 1, and the export vs the Python script, every chat exactly once;
 //! 4. peak RSS of the export over 10k, 100k and 1M chats;
-//! 5. giosg-mock's own throughput, so that a slow mock cannot hide a fast client.
+//! 5. giosg-mock's own throughput, so that a slow mock cannot hide a fast client;
+//! 6. bytes on the wire per chat, gzipped (as the clients ask since they send
+//!    `Accept-Encoding: gzip`) and plain (as they asked before); `cargo xtask bench --wire`
+//!    prints this one alone.
 //!
 //! Everything end to end runs against `giosg-mock` processes on 127.0.0.1 serving chats from
 //! one seed: one for the export and the mock throughput, one with `--latency-ms 100`, and one per
@@ -22,6 +25,8 @@ mod decode;
 mod proc;
 #[path = "bench_raw.rs"]
 mod raw;
+#[path = "bench_wire.rs"]
+mod wire;
 
 use proc::{Mock, Usage};
 use std::fmt::Write as _;
@@ -40,7 +45,7 @@ const LATENCY_MS: u64 = 100;
 /// The concurrency measured against sequential at latency.
 const CONCURRENCY: usize = 8;
 
-const USAGE: &str = "usage: cargo xtask bench [--quick]";
+const USAGE: &str = "usage: cargo xtask bench [--quick | --wire]";
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
@@ -60,6 +65,14 @@ pub fn main(args: &[&str]) -> Result<(), String> {
         ["raw-export", rest @ ..] => raw::main(rest),
         [] => run(false),
         ["--quick"] => run(true),
+        ["--wire"] => {
+            let mut report = Report::default();
+            wire_section(&Config::new(true), &mut report)?;
+            for r in &report.rows {
+                println!("{}: {} vs {} ({})", r.what, r.ours, r.baseline, r.ratio);
+            }
+            Ok(())
+        }
         _ => Err(USAGE.to_owned()),
     }
 }
@@ -129,6 +142,8 @@ fn run(quick: bool) -> Result<(), String> {
 
     step("decode: a 100-chat page, typed vs all-String twin vs Value");
     decode_section(&config, &mut report)?;
+    step("wire: bytes per chat, gzipped vs plain");
+    wire_section(&config, &mut report)?;
 
     let mut memory: Vec<(usize, Vec<Usage>)> = Vec::new();
     {
@@ -549,6 +564,33 @@ fn decode_section(config: &Config, report: &mut Report) -> Result<(), String> {
          each). The twin is the one of `crates/giosg-model/benches/decode.rs`.",
         config.decode_rounds,
         config.decode_batch.as_millis()
+    ));
+    Ok(())
+}
+
+/// Bytes on the wire per chat, gzipped against plain, over every page of a listing.
+fn wire_section(config: &Config, report: &mut Report) -> Result<(), String> {
+    let n = if config.quick { 2_000 } else { 10_000 };
+    let w = wire::measure(SEED, n)?;
+    let per = |bytes: u64| bytes as f64 / w.chats as f64;
+    step(&format!(
+        "  {n} chats: {:.0} B/chat gzipped, {:.0} B/chat plain",
+        per(w.gzip),
+        per(w.plain)
+    ));
+    report.row(
+        format!("bytes on the wire per chat ({n} chats, 100 a page): gzip vs plain"),
+        format!("{:.0} B", per(w.gzip)),
+        format!("{:.0} B", per(w.plain)),
+        format!("{:.1}x smaller", w.plain as f64 / w.gzip as f64),
+        "–",
+        None,
+    );
+    report.notes.push(format!(
+        "Wire: every page of `generate({SEED}, {n})`, 100 chats a page, from an in-process \
+         giosg-mock that gzips when asked (as giosg's servers do), over a raw HTTP/1.1 socket \
+         counting every byte of each response (status line, headers, body): once with \
+         `Accept-Encoding: gzip`, as both clients send it now, once without, as they did before."
     ));
     Ok(())
 }
