@@ -1,7 +1,8 @@
 //! What can fail, the one line said about it on stderr, and the exit code it gives.
 
-use giosg_async::{ApiErrorKind, GiosgError, Uuid};
-use giosg_async::{ConfigError, TransportErrorKind};
+use giosg_async::{
+    ApiErrorKind, ConfigError, Error as GiosgError, TimeoutKind, TransportErrorKind, Uuid,
+};
 use std::fmt;
 
 /// The classes of failure, each with its exit code (documented in `--help`).
@@ -154,10 +155,20 @@ impl CliError {
                     Failure::BadResponse,
                     format!("bad response: the body is larger than {limit} bytes"),
                 ),
-                TransportErrorKind::Timeout => Self::new(
-                    Failure::Network,
-                    format!("network error{after} ({}): check the connection, or raise --timeout", e.root().display_chain()),
-                ),
+                TransportErrorKind::Timeout => {
+                    let flag = match e.timeout() {
+                        Some(TimeoutKind::Connect) => "--connect-timeout",
+                        Some(TimeoutKind::Read) => "--read-timeout",
+                        _ => "--timeout",
+                    };
+                    Self::new(
+                        Failure::Network,
+                        format!(
+                            "network error{after} ({}): check the connection, or raise {flag}",
+                            e.root().display_chain()
+                        ),
+                    )
+                }
                 _ => Self::new(
                     Failure::Network,
                     format!("network error{after} ({}): check --base-url and the connection", e.root().display_chain()),

@@ -62,3 +62,20 @@ fn a_retry_after_longer_than_max_wait_fails_at_once_saying_what_was_asked() {
     assert!(!line.contains("--max-attempts"), "{line}");
     assert_eq!(mock.requests().len(), 1, "no retry was attempted");
 }
+
+#[test]
+fn a_stalled_response_names_the_read_timeout_flag() {
+    let mock = MockServer::builder()
+        .generated(5, 30)
+        .faults(FaultPlan::new().on_request(0, Fault::Stall(Duration::from_secs(30))))
+        .start()
+        .unwrap();
+    let out = run(&mut chats(
+        &mock,
+        "list",
+        &["--read-timeout", "1", "--max-attempts", "1"],
+    ));
+    let line = out.fails(5);
+    assert!(line.contains("read timeout"), "{line}");
+    assert!(line.contains("raise --read-timeout"), "{line}");
+}
