@@ -40,7 +40,9 @@ pub struct ChatFilter {
     /// `start_time`: only chats started at or after this moment (inclusive).
     #[serde(with = "crate::time::option")]
     pub start_time: Option<DateTime<Utc>>,
-    /// `end_time`: only chats ended before this moment (exclusive); excludes unended chats.
+    /// `end_time`: only chats that *ended* before this moment (exclusive), whenever they
+    /// started; chats still going on are left out. It filters on the chat's end, not on its
+    /// start: for "chats started before T", there is no API parameter.
     #[serde(with = "crate::time::option")]
     pub end_time: Option<DateTime<Utc>>,
     /// `has_sales`: only chats with (`true`) or without (`false`) a purchased cart.
@@ -93,7 +95,8 @@ impl ChatFilter {
         self
     }
 
-    /// Sets `end_time` (exclusive).
+    /// Sets `end_time`: only chats that ended before `t` (exclusive); chats still going on
+    /// are left out. It filters on when a chat ended, not on when it started.
     pub fn end_time(mut self, t: DateTime<Utc>) -> Self {
         self.end_time = Some(t);
         self
