@@ -21,7 +21,7 @@
 //! decoded with `serde_json::from_slice`. No ureq is pulled in.
 #![deny(missing_docs)]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 // Errors: one `Error`, the kinds to match on, and every cause it can carry.
 #[doc(no_inline)]
@@ -120,16 +120,22 @@ impl ReqwestTransport {
         let mut response = self.client.execute(request).await.map_err(classify)?;
         let limit = self.max_body;
         if response.content_length().is_some_and(|n| n > limit as u64) {
-            return Err(too_large(limit, "said so by its Content-Length"));
+            return Err(TransportError::body_too_large(
+                limit,
+                "said so by its Content-Length",
+            ));
         }
         let expected = response.content_length().unwrap_or(0).min(limit as u64) as usize;
         let mut body = Vec::with_capacity(expected);
-        let mut progress = Progress::new(self.read_timeout);
+        let mut progress = giosg_transport::ReadProgress::new(self.read_timeout);
         // Chunks come decoded (gzip), so the cap counts decoded bytes: a small body that
         // inflates past it is refused holding no more than the cap.
         while let Some(chunk) = response.chunk().await.map_err(classify)? {
             if body.len() + chunk.len() > limit {
-                return Err(too_large(limit, "refused while reading it"));
+                return Err(TransportError::body_too_large(
+                    limit,
+                    "refused while reading it",
+                ));
             }
             body.extend_from_slice(&chunk);
             progress.advance(chunk.len())?;
@@ -140,51 +146,6 @@ impl ReqwestTransport {
         *out.headers_mut() = std::mem::take(response.headers_mut());
         Ok(out)
     }
-}
-
-/// The read timeout's second half: a body must bring [`MIN_PROGRESS`] bytes per read timeout,
-/// so one that dribbles (a byte a second, each read well within the per-read timeout) is cut.
-struct Progress {
-    window: Duration,
-    since: Instant,
-    bytes: usize,
-}
-
-/// The least a body must bring per read timeout.
-const MIN_PROGRESS: usize = 1024;
-
-impl Progress {
-    fn new(window: Duration) -> Self {
-        Progress {
-            window,
-            since: Instant::now(),
-            bytes: 0,
-        }
-    }
-
-    fn advance(&mut self, n: usize) -> Result<(), TransportError> {
-        self.bytes += n;
-        if self.bytes >= MIN_PROGRESS {
-            self.since = Instant::now();
-            self.bytes = 0;
-        } else if self.since.elapsed() > self.window {
-            return Err(TransportError::timed_out(
-                TimeoutKind::Read,
-                format!(
-                    "the body brought less than {MIN_PROGRESS} bytes in {:?}",
-                    self.window
-                ),
-            ));
-        }
-        Ok(())
-    }
-}
-
-fn too_large(limit: usize, how: &str) -> TransportError {
-    TransportError::new(
-        TransportErrorKind::BodyTooLarge { limit },
-        format!("refused a body larger than {limit} bytes ({how})"),
-    )
 }
 
 fn classify(e: reqwest::Error) -> TransportError {

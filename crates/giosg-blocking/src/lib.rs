@@ -45,7 +45,7 @@
 #![deny(missing_docs)]
 
 use std::io::Read;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 // Errors: one `Error`, the kinds to match on, and every cause it can carry.
 #[doc(no_inline)]
@@ -131,14 +131,17 @@ impl Transport for UreqTransport {
         let (parts, body) = response.into_parts();
         let limit = self.max_body;
         if body.content_length().is_some_and(|n| n > limit as u64) {
-            return Err(too_large(limit, "said so by its Content-Length"));
+            return Err(TransportError::body_too_large(
+                limit,
+                "said so by its Content-Length",
+            ));
         }
         let expected = body.content_length().unwrap_or(0).min(limit as u64) as usize;
         let mut bytes = Vec::with_capacity(expected);
         // The cap counts decoded bytes: ureq's limit sits after gzip decoding, so a small
         // body that inflates past the cap is refused having read no more than the cap.
         let mut reader = body.into_with_config().limit(limit as u64).reader();
-        let mut progress = Progress::new(self.read_timeout);
+        let mut progress = giosg_transport::ReadProgress::new(self.read_timeout);
         let mut chunk = [0u8; 16 * 1024];
         loop {
             let n = reader.read(&mut chunk).map_err(|e| classify(e.into()))?;
@@ -150,51 +153,6 @@ impl Transport for UreqTransport {
         }
         Ok(http::Response::from_parts(parts, bytes))
     }
-}
-
-/// The read timeout's second half: a body must bring [`MIN_PROGRESS`] bytes per read timeout,
-/// so one that dribbles (a byte a second, each read well within the per-read timeout) is cut.
-struct Progress {
-    window: Duration,
-    since: Instant,
-    bytes: usize,
-}
-
-/// The least a body must bring per read timeout.
-const MIN_PROGRESS: usize = 1024;
-
-impl Progress {
-    fn new(window: Duration) -> Self {
-        Progress {
-            window,
-            since: Instant::now(),
-            bytes: 0,
-        }
-    }
-
-    fn advance(&mut self, n: usize) -> Result<(), TransportError> {
-        self.bytes += n;
-        if self.bytes >= MIN_PROGRESS {
-            self.since = Instant::now();
-            self.bytes = 0;
-        } else if self.since.elapsed() > self.window {
-            return Err(TransportError::timed_out(
-                TimeoutKind::Read,
-                format!(
-                    "the body brought less than {MIN_PROGRESS} bytes in {:?}",
-                    self.window
-                ),
-            ));
-        }
-        Ok(())
-    }
-}
-
-fn too_large(limit: usize, how: &str) -> TransportError {
-    TransportError::new(
-        TransportErrorKind::BodyTooLarge { limit },
-        format!("refused a body larger than {limit} bytes ({how})"),
-    )
 }
 
 /// Classifies an error of `Agent::run`: nothing of the response was read yet, so an I/O error
@@ -225,7 +183,7 @@ fn classify(e: ureq::Error) -> TransportError {
         }
         ureq::Error::HostNotFound | ureq::Error::ConnectionFailed => TransportErrorKind::Connect,
         ureq::Error::BodyExceedsLimit(limit) => {
-            return too_large(*limit as usize, "refused while reading it")
+            return TransportError::body_too_large(*limit as usize, "refused while reading it")
         }
         ureq::Error::Io(io) => match io.kind() {
             ErrorKind::ConnectionRefused

@@ -158,17 +158,12 @@ impl Export {
     /// Appends every chat not in the file yet; with `progress`, draws a progress bar on
     /// stderr.
     pub async fn run(&self, client: &Client, progress: bool) -> Result<Report, CliError> {
-        if let Some(key) = self
-            .filter
-            .ordering
-            .as_ref()
-            .and_then(|o| o.keys().iter().find(|k| k.descending))
-        {
-            return Err(CliError::usage(format!(
-                "export resumes by keyset, so chats added later would be missed with -{}: export in an ascending order (the default) and sort afterwards",
-                key.field.as_str()
-            )));
-        }
+        // A rerun continues after the chats in the file: keyset paging from a cursor.
+        giosg_async::query::validate_keyset(self.filter.ordering.as_ref()).map_err(|e| {
+            CliError::usage(format!(
+                "export resumes by keyset: {e}; export in an ascending order (the default) and sort afterwards"
+            ))
+        })?;
         let (mut encoder, header): (Box<dyn Encoder>, Option<Vec<u8>>) = match self.format {
             ExportFormat::Jsonl => (Box::new(JsonlEncoder), None),
             ExportFormat::Csv => {
@@ -288,13 +283,10 @@ impl Export {
 
     /// The state this export would start a new file with.
     fn fresh_state(&self, checkpoint: Option<Checkpoint>) -> State {
-        let mut filter = self.filter.clone();
-        filter.page_size = None;
-        filter.page = None;
         State {
             version: STATE_VERSION,
             org: self.org,
-            filter,
+            filter: self.filter.selection(),
             format: match (self.format, self.csv_logs) {
                 (ExportFormat::Jsonl, _) => "jsonl",
                 (ExportFormat::Csv, false) => "csv",

@@ -118,13 +118,6 @@ impl Report {
     }
 }
 
-fn now() -> DateTime<Utc> {
-    let since = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    DateTime::from_timestamp(since.as_secs() as i64, since.subsec_nanos()).unwrap_or_default()
-}
-
 impl Sync {
     /// Where this run lists from: `None` for everything.
     fn from(&self, store: &Store, db: &Path) -> Result<Option<DateTime<Utc>>, CliError> {
@@ -140,7 +133,7 @@ impl Sync {
             from = from.min(open);
         }
         if let Some(lookback) = self.lookback {
-            from = from.min(now() - lookback);
+            from = from.min(DateTime::<Utc>::from(std::time::SystemTime::now()) - lookback);
         }
         Ok(Some(from))
     }
@@ -160,7 +153,6 @@ impl Sync {
         if let Some(from) = from {
             filter.start_time = Some(filter.start_time.map_or(from, |s| s.max(from)));
         }
-        filter.page_size = filter.page_size.or(Some(100));
         tracing::debug!(org = %self.org, ?from, full = self.full, "syncing chats");
         let mut pages = client
             .chats(self.org)

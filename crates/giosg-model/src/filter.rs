@@ -65,6 +65,23 @@ impl ChatFilter {
         Self::default()
     }
 
+    /// The filter without its paging parameters (`page`, `page_size`): what decides which
+    /// chats a listing holds, and in which order. Two filters with the same selection list the
+    /// same chats.
+    ///
+    /// ```
+    /// use giosg_model::ChatFilter;
+    /// let a = ChatFilter::new().tag("Premium").page_size(10).page(3);
+    /// assert_eq!(a.selection(), ChatFilter::new().tag("Premium"));
+    /// ```
+    pub fn selection(&self) -> ChatFilter {
+        ChatFilter {
+            page: None,
+            page_size: None,
+            ..self.clone()
+        }
+    }
+
     /// Sets `ordering`.
     pub fn ordering(mut self, ordering: OrderBy) -> Self {
         self.ordering = Some(ordering);

@@ -548,6 +548,15 @@ impl TransportError {
         }
     }
 
+    /// A [`TransportErrorKind::BodyTooLarge`]: the body passed the cap of `limit` bytes,
+    /// found out `how` (by its `Content-Length`, or while reading it).
+    pub fn body_too_large(limit: usize, how: &str) -> Self {
+        TransportError::new(
+            TransportErrorKind::BodyTooLarge { limit },
+            format!("refused a body larger than {limit} bytes ({how})"),
+        )
+    }
+
     /// A [`TransportErrorKind::Timeout`] that says which timeout fired.
     pub fn timed_out(
         which: TimeoutKind,

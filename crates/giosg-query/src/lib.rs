@@ -61,8 +61,8 @@ pub use error::{
 };
 pub use paging::Pager;
 pub use plan::{
-    Anomaly, Checkpoint, Completeness, Cursor, Delivery, PlanOptions, PlannedRequest, Planner,
-    SortValues, Ticket, MAX_PAGE_SIZE,
+    Anomaly, Checkpoint, Completeness, Delivery, PlanOptions, PlannedRequest, Planner, Ticket,
+    MAX_PAGE_SIZE,
 };
 pub use response::decode_page;
 pub use retry::{Exchange, RetryAfter, RetryPolicy, Verdict};

@@ -139,7 +139,7 @@ pub struct PlannedRequest {
 
 /// Where a window stands in the listing: the last chat taken and the values it sorts by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Cursor {
+pub(crate) struct Cursor {
     /// The chat's id (sent as `since_id`).
     pub id: Uuid,
     /// Its `start_time` and `end_time`, when known (a cursor given by id alone has none).
@@ -148,7 +148,7 @@ pub struct Cursor {
 
 /// The values a chat sorts by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SortValues {
+pub(crate) struct SortValues {
     /// `start_time`.
     #[serde(with = "giosg_model::time::option")]
     pub start_time: Option<DateTime<Utc>>,
@@ -457,13 +457,7 @@ impl Planner {
     pub fn new(list: &ChatList, options: PlanOptions) -> Result<Self, ValidationError> {
         let filter = list.filter();
         if filter.since_id.is_some() {
-            if let Some(key) = filter
-                .ordering
-                .as_ref()
-                .and_then(|o| o.keys().iter().find(|k| k.descending))
-            {
-                return Err(ValidationError::DescendingKeyset(key.field.as_str()));
-            }
+            crate::query::validate_keyset(filter.ordering.as_ref())?;
         }
         let first = (
             filter.start_time,
@@ -474,12 +468,14 @@ impl Planner {
         Self::with_windows(list, options, vec![first], false)
     }
 
-    /// Resumes a listing from a [`Checkpoint`] taken of the same listing.
+    /// Resumes a listing from a [`Checkpoint`] taken of the same listing; its ordering must be
+    /// ascending (see [`query::validate_keyset`](crate::query::validate_keyset)).
     pub fn resume(
         list: &ChatList,
         options: PlanOptions,
         checkpoint: &Checkpoint,
     ) -> Result<Self, ValidationError> {
+        crate::query::validate_keyset(list.filter().ordering.as_ref())?;
         let windows = checkpoint
             .windows
             .iter()
@@ -536,11 +532,6 @@ impl Planner {
             limited: false,
             density: None,
         })
-    }
-
-    /// The listing.
-    pub fn list(&self) -> &ChatList {
-        &self.list
     }
 
     /// The next request to send, if one may be sent now: a window's next page, or the first
@@ -715,18 +706,16 @@ impl Planner {
             }
             _ => None,
         };
-        if w.cursor
-            .is_some_and(|c| chats.iter().any(|chat| chat.id == c.id))
-        {
+        let saw_cursor = w
+            .cursor
+            .is_some_and(|c| chats.iter().any(|chat| chat.id == c.id));
+        if saw_cursor {
             // The cursor chat is there: whatever this is, it did not vanish.
             w.lost = None;
         }
 
         // Split the answer: chats already taken (at or before the cursor), the window's new
         // chats, and whether it ran past the window's end.
-        let saw_cursor = w
-            .cursor
-            .is_some_and(|c| chats.iter().any(|chat| chat.id == c.id));
         let mut skip = 0usize;
         if let Some(c) = w.cursor.filter(|c| c.sort.is_none()) {
             // A cursor known by id only: what precedes it in this answer is a repeat.

@@ -59,6 +59,23 @@ pub fn validate(filter: &ChatFilter) -> Result<(), ValidationError> {
     Ok(())
 }
 
+/// Checks that a listing may be continued from a cursor (`since_id`, or a checkpoint) in this
+/// ordering: every key ascending. With a descending key, chats added later sort before the
+/// cursor and would never be seen.
+///
+/// ```
+/// use giosg_model::{OrderBy, SortField};
+/// use giosg_query::query;
+/// assert!(query::validate_keyset(None).is_ok());
+/// assert!(query::validate_keyset(Some(&OrderBy::desc(SortField::StartTime))).is_err());
+/// ```
+pub fn validate_keyset(ordering: Option<&OrderBy>) -> Result<(), ValidationError> {
+    match ordering.and_then(|o| o.keys().iter().find(|k| k.descending)) {
+        Some(key) => Err(ValidationError::DescendingKeyset(key.field.as_str())),
+        None => Ok(()),
+    }
+}
+
 /// A time as the query carries it: UTC, milliseconds, rounded up.
 ///
 /// The API keeps milliseconds. Rounding up keeps both bounds right for millisecond data:

@@ -197,10 +197,7 @@ fn ts(t: Option<DateTime<Utc>>) -> Option<String> {
 /// The listing a file is made for, as stored: the organisation, and the filters as the API's
 /// query string without what does not change which chats are listed (page, page size).
 fn identity(filter: &ChatFilter) -> String {
-    let mut filter = filter.clone();
-    filter.page = None;
-    filter.page_size = None;
-    let pairs: Vec<String> = serde_json::to_value(&filter)
+    let pairs: Vec<String> = serde_json::to_value(filter.selection())
         .ok()
         .and_then(|v| v.as_object().cloned())
         .into_iter()
@@ -263,7 +260,7 @@ impl Store {
     /// content changed has its rows (children included) replaced, an unchanged one is left as
     /// it is. A chat found again is no longer missing.
     pub fn upsert(&mut self, chats: &[Chat]) -> Result<Upserted, Error> {
-        let now = time::format(&now());
+        let now = now();
         let tx = self.conn.transaction()?;
         let mut counts = Upserted::default();
         {
@@ -308,7 +305,7 @@ impl Store {
     /// Records a complete listing: the start time of its last chat (kept as it was when
     /// `None`), and whether it was a full one.
     pub fn complete(&mut self, until: Option<DateTime<Utc>>, full: bool) -> Result<(), Error> {
-        let now = time::format(&now());
+        let now = now();
         self.conn.execute(
             "UPDATE sync_state SET listed_until = coalesce(?1, listed_until), last_sync_at = ?2,
                  last_full_sync_at = CASE WHEN ?3 THEN ?2 ELSE last_full_sync_at END
@@ -332,7 +329,7 @@ impl Store {
     /// After a complete full listing: marks every stored chat it did not bring as missing
     /// since now (the server no longer serves it); returns how many were newly marked.
     pub fn mark_missing(&mut self, seen: &HashSet<Uuid>) -> Result<u64, Error> {
-        let now = time::format(&now());
+        let now = now();
         let tx = self.conn.transaction()?;
         let mut missing = Vec::new();
         {
@@ -388,12 +385,9 @@ impl Store {
     }
 }
 
-/// The current time (SQLite has no say in it: the store's times are the program's).
-fn now() -> DateTime<Utc> {
-    let since = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    DateTime::from_timestamp(since.as_secs() as i64, since.subsec_nanos()).unwrap_or_default()
+/// The current time as the store writes it (SQLite has no say in it: the times are ours).
+fn now() -> String {
+    time::format(&DateTime::<Utc>::from(std::time::SystemTime::now()))
 }
 
 /// Creates the file readable and writable by its owner only, if it does not exist.

@@ -36,6 +36,7 @@ mod fetch;
 mod listing;
 #[cfg(feature = "async")]
 mod nonblocking;
+mod progress;
 
 #[cfg(feature = "blocking")]
 pub use blocking::{ChatIter, Chats, Client, Pages, SyncIter, Transport};
@@ -44,6 +45,7 @@ pub use builder::{BuildClient, ClientBuilder, FromSettings, TransportSettings, T
 pub use nonblocking::{
     AsyncChats, AsyncClient, AsyncTransport, ChatStream, PageStream, SyncStream,
 };
+pub use progress::{ReadProgress, MIN_PROGRESS};
 
 pub use giosg_query::{
     Anomaly, ApiError, ApiErrorKind, Checkpoint, Completeness, Credentials, Error, ErrorKind,
