@@ -108,8 +108,8 @@ pub async fn run(args: &DemoArgs) -> Result<(), CliError> {
     mock.push_chats((0..NEW_CHATS).map(|_| generator.chat()).collect());
     say(format!(
         "\nMeanwhile {NEW_CHATS} new chats arrive. The same command continues after the last chat in\n\
-         the file (keyset paging with since_id, from the state saved beside it); killed at any moment,
-         it resumes the same way:\n{command}"
+         the file (keyset paging with since_id, from the state saved beside it); killed at any\n\
+         moment, it resumes the same way:\n{command}"
     ))?;
     let report = export.run(&client, false).await?;
     say(report.describe(&path))?;

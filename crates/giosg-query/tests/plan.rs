@@ -747,3 +747,34 @@ proptest! {
         check(s, 6, true)?;
     }
 }
+
+#[test]
+fn orders_that_cannot_be_windowed_page_one_request_at_a_time() {
+    let mut chats = dataset(300, 100_000);
+    for (i, c) in chats.iter_mut().enumerate() {
+        c.end_time = Some(epoch() + TimeDelta::seconds(i as i64));
+    }
+    let mut server = Server { chats };
+    for ordering in [
+        OrderBy::asc(SortField::EndTime),
+        OrderBy::desc(SortField::StartTime),
+    ] {
+        let filter = ChatFilter::new().page_size(10).ordering(ordering);
+        let options = PlanOptions::new().concurrency(8);
+        let planner = Planner::new(&list(&filter), options).unwrap();
+        let mut most = 0;
+        let run = drive(
+            planner,
+            &mut server,
+            |n| {
+                most = most.max(n);
+                0
+            },
+            |_| Misbehave::None,
+            |_, _, _| {},
+        );
+        run.result.unwrap();
+        assert_eq!(run.delivered.len(), 300);
+        assert_eq!(most, 1, "never more than one request in flight");
+    }
+}

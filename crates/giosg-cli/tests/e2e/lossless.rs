@@ -218,3 +218,68 @@ fn a_limit_makes_only_the_requests_it_needs() {
     assert_eq!(mock.requests().len(), 2, "{:?}", mock.requests());
     assert_eq!(out.stderr, "");
 }
+
+/// Every other fault of the mock's that used to lose or repeat chats, for `list` and `export`:
+/// exit 0, every chat that existed throughout exactly once, none that never existed.
+#[test]
+fn list_and_export_under_every_listing_fault_deliver_every_chat_once() {
+    let faults: [(&str, Vec<u64>, Fault); 6] = [
+        (
+            "cursor deleted after its page",
+            vec![1, 4, 7],
+            Fault::DeleteLast,
+        ),
+        (
+            "cursor deleted before its request",
+            vec![2, 5, 8],
+            Fault::DeleteCursor,
+        ),
+        ("short page", vec![2, 3, 6], Fault::ShortPage),
+        ("count off", vec![1, 2, 3, 4, 5], Fault::CountOffset(7)),
+        ("since_id ignored", vec![1, 3, 4, 8], Fault::IgnoreSinceId),
+        (
+            "chats inserted",
+            vec![1, 3, 5, 7],
+            Fault::Insert { chats: 20 },
+        ),
+    ];
+    let dir = temp_dir("every-fault");
+    for (i, (name, requests, fault)) in faults.into_iter().enumerate() {
+        for command in ["list", "export"] {
+            let mock = MockServer::builder()
+                .generated(70 + i as u64, 120)
+                .faults(FaultPlan::new().on_requests(requests.clone(), fault.clone()))
+                .start()
+                .unwrap();
+            let before = mock.chats();
+            let listed = if command == "list" {
+                let out = run(&mut chats(
+                    &mock,
+                    "list",
+                    &["--page-size", "10", "--concurrency", "4"],
+                ));
+                jsonl(out.ok())
+            } else {
+                let file = dir.join(format!("{i}.jsonl"));
+                let mut cmd = chats(&mock, "export", &["--page-size", "10", "--out"]);
+                cmd.arg(&file);
+                run(&mut cmd).ok();
+                jsonl(&std::fs::read_to_string(&file).unwrap())
+            };
+            let after = mock.chats();
+            let now: HashSet<_> = after.iter().map(|c| c.id).collect();
+            let throughout: Vec<Chat> = before
+                .iter()
+                .filter(|c| now.contains(&c.id))
+                .cloned()
+                .collect();
+            let ever: Vec<Chat> = before.iter().chain(after.iter()).cloned().collect();
+            assert_survivors_once(
+                &ids(&listed),
+                &ever,
+                &throughout,
+                &format!("{command}, {name}"),
+            );
+        }
+    }
+}
