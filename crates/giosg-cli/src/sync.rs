@@ -14,13 +14,14 @@ use crate::error::{CliError, Failure};
 use crate::warn;
 use chrono::TimeDelta;
 use futures_util::TryStreamExt;
-use giosg_async::{ChatFilter, Client, DateTime, Utc, Uuid};
+use giosg_async::{Chat, ChatFilter, Client, Completeness, DateTime, Utc, Uuid};
 use giosg_store::{Store, Upserted};
 use indicatif::ProgressBar;
 use std::collections::HashSet;
 use std::io::{self, IsTerminal};
 use std::path::Path;
 use std::time::Instant;
+use tokio::sync::mpsc;
 
 /// Runs `giosg chats sync`, then says on stderr what it did.
 pub async fn run(args: &SyncArgs) -> Result<(), CliError> {
@@ -30,7 +31,7 @@ pub async fn run(args: &SyncArgs) -> Result<(), CliError> {
         ));
     }
     let filter = args.filter.to_filter()?;
-    let mut store = open(&args.db, args.api.org, &filter)?;
+    let store = open(&args.db, args.api.org, &filter)?;
     let client = connect::client(&args.api)?;
     let sync = Sync {
         org: args.api.org,
@@ -40,8 +41,8 @@ pub async fn run(args: &SyncArgs) -> Result<(), CliError> {
         concurrency: args.concurrency.into(),
     };
     let started = Instant::now();
-    let report = sync
-        .run(&client, &mut store, io::stderr().is_terminal(), &args.db)
+    let (_, report) = sync
+        .run(&client, store, io::stderr().is_terminal(), &args.db)
         .await?;
     eprintln!(
         "giosg: {} in {:.1} s",
@@ -139,22 +140,24 @@ impl Sync {
     }
 
     /// Lists and stores; with `progress`, draws a progress bar on stderr.
+    ///
+    /// The store writes on a thread of its own, a few pages behind the listing, so that
+    /// fetching and decoding go on while SQLite writes.
     pub async fn run(
         &self,
         client: &Client,
-        store: &mut Store,
+        store: Store,
         progress: bool,
         db: &Path,
-    ) -> Result<Report, CliError> {
-        let err = |e: giosg_store::Error| store_error(db, &e);
-        let from = self.from(store, db)?;
-        let previous = store.listed_until().map_err(err)?;
+    ) -> Result<(Store, Report), CliError> {
+        let from = self.from(&store, db)?;
+        let previous = store.listed_until().map_err(|e| store_error(db, &e))?;
         let mut filter = self.filter.clone();
         if let Some(from) = from {
             filter.start_time = Some(filter.start_time.map_or(from, |s| s.max(from)));
         }
         tracing::debug!(org = %self.org, ?from, full = self.full, "syncing chats");
-        let mut pages = client
+        let pages = client
             .chats(self.org)
             .filter(filter)
             .concurrency(self.concurrency)
@@ -165,42 +168,96 @@ impl Sync {
         } else {
             ProgressBar::hidden()
         };
-        let mut report = Report::default();
+        let (to_writer, writer) = Writer::start(store, bar.clone());
+        let listed = self.list(pages, to_writer, &bar, previous).await;
+        // The writer ends once the listing drops its end of the channel.
+        let (mut store, written) = writer.finish().map_err(|e| store_error(db, &e))?;
+        let (completeness, seen, last) = match listed {
+            Ok(listed) => listed,
+            Err(e) => {
+                bar.abandon();
+                return Err(CliError::from_giosg(&e, Some(self.org)).context(format!(
+                    "{} new and {} updated chats stored; run the same command again to go on",
+                    written.new, written.updated
+                )));
+            }
+        };
+        bar.finish_and_clear();
+        warn::completeness(&completeness);
+        let err = |e: giosg_store::Error| store_error(db, &e);
+        let mut report = Report {
+            upserted: written,
+            missing: 0,
+        };
+        if self.full && completeness.finished {
+            report.missing = store.mark_missing(&seen).map_err(err)?;
+        }
+        store.complete(last, self.full).map_err(err)?;
+        Ok((store, report))
+    }
+
+    /// Hands every page to the writer; returns how complete the listing was, the chats it
+    /// brought (full syncs) and the start time of the last one. A writer that stopped (it
+    /// failed) ends the listing early: its error is the one to tell.
+    async fn list(
+        &self,
+        mut pages: giosg_async::PageStream<giosg_async::ReqwestTransport>,
+        to_writer: mpsc::Sender<Vec<Chat>>,
+        bar: &ProgressBar,
+        previous: Option<DateTime<Utc>>,
+    ) -> Result<(Completeness, HashSet<Uuid>, Option<DateTime<Utc>>), giosg_async::Error> {
         let mut seen: HashSet<Uuid> = HashSet::new();
         let mut last = previous;
-        loop {
-            let page = match pages.try_next().await {
-                Ok(Some(page)) => page,
-                Ok(None) => break,
-                Err(e) => {
-                    bar.abandon();
-                    let u = &report.upserted;
-                    return Err(CliError::from_giosg(&e, Some(self.org)).context(format!(
-                        "{} new and {} updated chats stored; run the same command again to go on",
-                        u.new, u.updated
-                    )));
-                }
-            };
-            // One transaction per page: a kill leaves whole pages stored.
-            report.upserted += store.upsert(&page.results).map_err(err)?;
+        while let Some(page) = pages.try_next().await? {
             for chat in &page.results {
                 last = last.max(chat.start_time);
                 if self.full {
                     seen.insert(chat.id);
                 }
             }
-            bar.inc(page.results.len() as u64);
             if let Some(expected) = pages.completeness().expected {
                 bar.set_length(expected);
             }
+            if to_writer.send(page.results).await.is_err() {
+                break;
+            }
         }
-        bar.finish_and_clear();
-        let completeness = pages.completeness();
-        warn::completeness(&completeness);
-        if self.full && completeness.finished {
-            report.missing = store.mark_missing(&seen).map_err(err)?;
-        }
-        store.complete(last, self.full).map_err(err)?;
-        Ok(report)
+        Ok((pages.completeness(), seen, last))
+    }
+}
+
+/// The thread that stores pages, one transaction each, as the listing hands them over.
+struct Writer {
+    thread: std::thread::JoinHandle<(Store, Result<Upserted, giosg_store::Error>)>,
+}
+
+impl Writer {
+    /// Pages the listing may run ahead of the store.
+    const AHEAD: usize = 8;
+
+    fn start(mut store: Store, bar: ProgressBar) -> (mpsc::Sender<Vec<Chat>>, Writer) {
+        let (tx, mut rx) = mpsc::channel::<Vec<Chat>>(Self::AHEAD);
+        let thread = std::thread::spawn(move || {
+            let mut total = Upserted::default();
+            while let Some(chats) = rx.blocking_recv() {
+                // One transaction per page: a kill leaves whole pages stored.
+                match store.upsert(&chats) {
+                    Ok(u) => total += u,
+                    Err(e) => return (store, Err(e)),
+                }
+                bar.inc(chats.len() as u64);
+            }
+            (store, Ok(total))
+        });
+        (tx, Writer { thread })
+    }
+
+    /// Waits for the writer to store what it was given.
+    fn finish(self) -> Result<(Store, Upserted), giosg_store::Error> {
+        let (store, result) = self
+            .thread
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        result.map(|u| (store, u))
     }
 }

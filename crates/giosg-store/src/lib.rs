@@ -4,12 +4,13 @@
 //! created readable by its owner only (it holds conversations and personal data), and opens
 //! in `sqlite3`, DuckDB (`ATTACH 'chats.db' (TYPE sqlite)`) or any SQLite tool.
 //!
-//! Schema version 1 ([`SCHEMA`], `PRAGMA user_version`): `chats` has every scalar field of a
-//! chat as a column plus the chat's full JSON as the API sent it (`json`, with members the
-//! model does not know), when it was fetched and, for a chat the server no longer serves,
-//! since when it is missing (`missing_since`). Its children (`chat_logs`, `chat_tags`,
-//! `chat_api_data`, `shopping_carts`, `cart_products`) are keyed by the chat id and their
-//! position, and go with it. Times are ISO-8601 UTC text (`2025-01-02T03:04:05.678Z`), money
+//! Schema version 2 ([`SCHEMA`], `PRAGMA user_version`; a version 1 file is migrated when
+//! opened): `chats` has every scalar field of a chat as a column plus the chat's full JSON as
+//! the API sent it (`json`, with members the model does not know), when it was fetched and,
+//! for a chat the server no longer serves, since when it is missing (`missing_since`). Its
+//! children (`chat_logs`, `chat_tags`, `chat_api_data`, `shopping_carts`, `cart_products`)
+//! are keyed by the chat row's number (`chat_seq`, joining `chats.seq`) and their position,
+//! carry the chat's id (`chat_id`), and go with it. Times are ISO-8601 UTC text (`2025-01-02T03:04:05.678Z`), money
 //! is exact decimal text (`"83.00"`), ids are canonical UUID text. `sync_state` holds the
 //! organisation and filters the file was made for, and how far the last complete sync got.
 //!
@@ -40,10 +41,12 @@ use std::collections::HashSet;
 use std::path::Path;
 
 /// The schema's version, kept in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
-/// Schema version 1.
-pub const SCHEMA: &str = "
+/// The current schema's text: [`SCHEMA`], and part of the migration from the one before.
+macro_rules! schema {
+    () => {
+        "
 CREATE TABLE sync_state (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     org TEXT NOT NULL,           -- the organisation the file was made for
@@ -53,7 +56,8 @@ CREATE TABLE sync_state (
     last_full_sync_at TEXT
 );
 CREATE TABLE chats (
-    id TEXT PRIMARY KEY,
+    seq INTEGER PRIMARY KEY,     -- this stored version's row number: children refer to it
+    id TEXT NOT NULL UNIQUE,
     token TEXT,
     start_time TEXT,
     end_time TEXT,
@@ -77,45 +81,50 @@ CREATE INDEX chats_by_start_time ON chats (start_time);
 CREATE INDEX chats_by_room ON chats (room_id, start_time);
 CREATE INDEX chats_open ON chats (start_time) WHERE end_time IS NULL;
 CREATE TABLE chat_logs (
-    chat_id TEXT NOT NULL REFERENCES chats (id) ON DELETE CASCADE,
+    chat_seq INTEGER NOT NULL REFERENCES chats (seq) ON DELETE CASCADE,
     position INTEGER NOT NULL,
+    chat_id TEXT NOT NULL,
     created_at TEXT,
     sender_type INTEGER,
     sender_id TEXT,
     type INTEGER,
     message TEXT,
     display_name TEXT,
-    PRIMARY KEY (chat_id, position)
-);
+    PRIMARY KEY (chat_seq, position)
+) WITHOUT ROWID;
 CREATE TABLE chat_tags (
-    chat_id TEXT NOT NULL REFERENCES chats (id) ON DELETE CASCADE,
+    chat_seq INTEGER NOT NULL REFERENCES chats (seq) ON DELETE CASCADE,
     position INTEGER NOT NULL,
+    chat_id TEXT NOT NULL,
     name TEXT,
-    PRIMARY KEY (chat_id, position)
-);
+    PRIMARY KEY (chat_seq, position)
+) WITHOUT ROWID;
 CREATE INDEX chat_tags_by_name ON chat_tags (name);
 CREATE TABLE chat_api_data (
-    chat_id TEXT NOT NULL REFERENCES chats (id) ON DELETE CASCADE,
+    chat_seq INTEGER NOT NULL REFERENCES chats (seq) ON DELETE CASCADE,
     position INTEGER NOT NULL,
+    chat_id TEXT NOT NULL,
     name TEXT,
     value TEXT,
-    PRIMARY KEY (chat_id, position)
-);
+    PRIMARY KEY (chat_seq, position)
+) WITHOUT ROWID;
 CREATE TABLE shopping_carts (
-    chat_id TEXT NOT NULL REFERENCES chats (id) ON DELETE CASCADE,
+    chat_seq INTEGER NOT NULL REFERENCES chats (seq) ON DELETE CASCADE,
     position INTEGER NOT NULL,
+    chat_id TEXT NOT NULL,
     id TEXT,
     opened_at TEXT,
     total_price TEXT,
     monthly_total_price TEXT,
     currency TEXT,
     locked_at TEXT,
-    PRIMARY KEY (chat_id, position)
-);
+    PRIMARY KEY (chat_seq, position)
+) WITHOUT ROWID;
 CREATE TABLE cart_products (
-    chat_id TEXT NOT NULL REFERENCES chats (id) ON DELETE CASCADE,
+    chat_seq INTEGER NOT NULL REFERENCES chats (seq) ON DELETE CASCADE,
     cart_position INTEGER NOT NULL,
     position INTEGER NOT NULL,
+    chat_id TEXT NOT NULL,
     id TEXT,
     name TEXT,
     description TEXT,
@@ -128,9 +137,20 @@ CREATE TABLE cart_products (
     stock_balance INTEGER,
     added_at TEXT,
     deleted_at TEXT,
-    PRIMARY KEY (chat_id, cart_position, position)
-);
-";
+    PRIMARY KEY (chat_seq, cart_position, position)
+) WITHOUT ROWID;
+"
+    };
+}
+
+/// The current schema (version 2).
+///
+/// Every child row refers to its chat by `chat_seq`, the chat row's own number (`chats.seq`,
+/// new for each stored version of a chat), and carries the chat's id too (`chat_id`) for
+/// reading. Keying the children by a number that only grows keeps each page's writes at the
+/// end of the tables: random UUID keys would rewrite index pages all over the file on every
+/// page of chats. Join a chat's children on `chat_seq = chats.seq`.
+pub const SCHEMA: &str = schema!();
 
 /// Everything that can go wrong with a store.
 #[derive(Debug, thiserror::Error)]
@@ -215,6 +235,7 @@ impl Store {
     pub fn open(path: &Path, org: Uuid, filter: &ChatFilter) -> Result<Store, Error> {
         create_private(path)?;
         let mut conn = Connection::open(path)?;
+        conn.pragma_update(None, "page_size", 8192)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // In WAL mode NORMAL is safe against a killed process (a power cut may lose the last
         // transactions, never consistency); a 32 MiB page cache keeps the indexes in memory.
@@ -409,14 +430,83 @@ fn migrate(conn: &mut Connection) -> Result<(), Error> {
     if version > SCHEMA_VERSION {
         return Err(Error::NewerSchema(version));
     }
-    if version < 1 {
-        let tx = conn.transaction()?;
-        tx.execute_batch(SCHEMA)?;
-        tx.pragma_update(None, "user_version", 1)?;
-        tx.commit()?;
+    if version == SCHEMA_VERSION {
+        return Ok(());
     }
+    // Tables are renamed and dropped: their foreign keys must not act meanwhile (the pragma
+    // is a no-op inside a transaction, so it goes around it).
+    conn.pragma_update(None, "foreign_keys", false)?;
+    let tx = conn.transaction()?;
+    match version {
+        0 => tx.execute_batch(SCHEMA)?,
+        1 => tx.execute_batch(MIGRATE_1_TO_2)?,
+        _ => unreachable!("versions above {SCHEMA_VERSION} are refused above"),
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()?;
+    conn.pragma_update(None, "foreign_keys", true)?;
     Ok(())
 }
+
+/// From schema 1 (children keyed by the chat's UUID text) to 2 (by the chat row's number):
+/// the old tables are renamed, the new ones made, every row copied, the old ones dropped.
+const MIGRATE_1_TO_2: &str = concat!(
+    "
+DROP INDEX chats_by_start_time;
+DROP INDEX chats_by_room;
+DROP INDEX chats_open;
+DROP INDEX chat_tags_by_name;
+ALTER TABLE sync_state RENAME TO v1_sync_state;
+ALTER TABLE chats RENAME TO v1_chats;
+ALTER TABLE chat_logs RENAME TO v1_chat_logs;
+ALTER TABLE chat_tags RENAME TO v1_chat_tags;
+ALTER TABLE chat_api_data RENAME TO v1_chat_api_data;
+ALTER TABLE shopping_carts RENAME TO v1_shopping_carts;
+ALTER TABLE cart_products RENAME TO v1_cart_products;
+",
+    schema!(),
+    "
+INSERT INTO sync_state SELECT * FROM v1_sync_state;
+INSERT INTO chats (id, token, start_time, end_time, updated_at, is_private,
+        is_real_conversation, is_autosuggested, room_id, operator_message_count,
+        visitor_message_count, message_count, start_url, start_url_title, autosuggest_url,
+        autosuggest_url_title, json, fetched_at, missing_since)
+    SELECT id, token, start_time, end_time, updated_at, is_private, is_real_conversation,
+        is_autosuggested, room_id, operator_message_count, visitor_message_count,
+        message_count, start_url, start_url_title, autosuggest_url, autosuggest_url_title,
+        json, fetched_at, missing_since
+    FROM v1_chats ORDER BY start_time, id;
+INSERT INTO chat_logs (chat_seq, position, chat_id, created_at, sender_type, sender_id, type,
+        message, display_name)
+    SELECT c.seq, o.position, o.chat_id, o.created_at, o.sender_type, o.sender_id, o.type,
+        o.message, o.display_name
+    FROM v1_chat_logs o JOIN chats c ON c.id = o.chat_id;
+INSERT INTO chat_tags (chat_seq, position, chat_id, name)
+    SELECT c.seq, o.position, o.chat_id, o.name FROM v1_chat_tags o JOIN chats c ON c.id = o.chat_id;
+INSERT INTO chat_api_data (chat_seq, position, chat_id, name, value)
+    SELECT c.seq, o.position, o.chat_id, o.name, o.value
+    FROM v1_chat_api_data o JOIN chats c ON c.id = o.chat_id;
+INSERT INTO shopping_carts (chat_seq, position, chat_id, id, opened_at, total_price,
+        monthly_total_price, currency, locked_at)
+    SELECT c.seq, o.position, o.chat_id, o.id, o.opened_at, o.total_price,
+        o.monthly_total_price, o.currency, o.locked_at
+    FROM v1_shopping_carts o JOIN chats c ON c.id = o.chat_id;
+INSERT INTO cart_products (chat_seq, cart_position, position, chat_id, id, name, description,
+        category, product_number, price, quantity, monthly_price, monthly_quantity,
+        stock_balance, added_at, deleted_at)
+    SELECT c.seq, o.cart_position, o.position, o.chat_id, o.id, o.name, o.description,
+        o.category, o.product_number, o.price, o.quantity, o.monthly_price,
+        o.monthly_quantity, o.stock_balance, o.added_at, o.deleted_at
+    FROM v1_cart_products o JOIN chats c ON c.id = o.chat_id;
+DROP TABLE v1_cart_products;
+DROP TABLE v1_shopping_carts;
+DROP TABLE v1_chat_api_data;
+DROP TABLE v1_chat_tags;
+DROP TABLE v1_chat_logs;
+DROP TABLE v1_chats;
+DROP TABLE v1_sync_state;
+"
+);
 
 /// The statements an upsert runs, prepared once per transaction.
 struct Statements<'c> {
@@ -444,23 +534,27 @@ impl<'c> Statements<'c> {
                      ?17, ?18)",
             )?,
             log: tx.prepare(
-                "INSERT INTO chat_logs (chat_id, position, created_at, sender_type, sender_id,
-                     type, message, display_name) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO chat_logs (chat_seq, chat_id, position, created_at, sender_type,
+                     sender_id, type, message, display_name)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?,
-            tag: tx.prepare("INSERT INTO chat_tags (chat_id, position, name) VALUES (?1, ?2, ?3)")?,
+            tag: tx.prepare(
+                "INSERT INTO chat_tags (chat_seq, chat_id, position, name) VALUES (?1, ?2, ?3, ?4)",
+            )?,
             api_data: tx.prepare(
-                "INSERT INTO chat_api_data (chat_id, position, name, value) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO chat_api_data (chat_seq, chat_id, position, name, value)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
             )?,
             cart: tx.prepare(
-                "INSERT INTO shopping_carts (chat_id, position, id, opened_at, total_price,
-                     monthly_total_price, currency, locked_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO shopping_carts (chat_seq, chat_id, position, id, opened_at,
+                     total_price, monthly_total_price, currency, locked_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?,
             product: tx.prepare(
-                "INSERT INTO cart_products (chat_id, cart_position, position, id, name,
+                "INSERT INTO cart_products (chat_seq, chat_id, cart_position, position, id, name,
                      description, category, product_number, price, quantity, monthly_price,
                      monthly_quantity, stock_balance, added_at, deleted_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
             )?,
         })
     }
@@ -468,7 +562,7 @@ impl<'c> Statements<'c> {
     /// Writes a chat and its children (none may be stored for it).
     fn insert(&mut self, chat: &Chat, json: &str, now: &str) -> Result<(), Error> {
         let id = chat.id.to_string();
-        self.chat.execute(params![
+        let seq = self.chat.insert(params![
             id,
             chat.token,
             ts(chat.start_time),
@@ -490,6 +584,7 @@ impl<'c> Statements<'c> {
         ])?;
         for (i, log) in chat.logs.iter().enumerate() {
             self.log.execute(params![
+                seq,
                 id,
                 i as i64,
                 ts(log.created_at),
@@ -501,14 +596,15 @@ impl<'c> Statements<'c> {
             ])?;
         }
         for (i, tag) in chat.tags.iter().enumerate() {
-            self.tag.execute(params![id, i as i64, tag.name])?;
+            self.tag.execute(params![seq, id, i as i64, tag.name])?;
         }
         for (i, data) in chat.api_data.iter().enumerate() {
             self.api_data
-                .execute(params![id, i as i64, data.name, data.value])?;
+                .execute(params![seq, id, i as i64, data.name, data.value])?;
         }
         for (c, cart) in chat.shopping_carts.iter().enumerate() {
             self.cart.execute(params![
+                seq,
                 id,
                 c as i64,
                 cart.id.map(|u| u.to_string()),
@@ -520,6 +616,7 @@ impl<'c> Statements<'c> {
             ])?;
             for (p, product) in cart.products.iter().enumerate() {
                 self.product.execute(params![
+                    seq,
                     id,
                     c as i64,
                     p as i64,

@@ -296,3 +296,82 @@ fn open_chats_and_how_far_the_listing_got_are_remembered() {
     let store = Store::open(&path, ORG, &ChatFilter::new()).unwrap();
     assert_eq!(store.listed_until().unwrap(), last);
 }
+
+/// Every table, index and their SQL, as SQLite holds them.
+fn schema_of(conn: &rusqlite::Connection) -> Vec<(String, String)> {
+    let mut stmt = conn
+        .prepare("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn a_version_1_file_is_migrated_keeping_every_row() {
+    // A version 2 store with chats of every shape, one of them missing upstream...
+    let chats = giosg_mock::generate(9, 120);
+    let v2 = temp("migrate-source");
+    let mut store = Store::open(&v2, ORG, &ChatFilter::new()).unwrap();
+    store.upsert(&chats).unwrap();
+    let seen: HashSet<Uuid> = chats[1..].iter().map(|c| c.id).collect();
+    assert_eq!(store.mark_missing(&seen).unwrap(), 1);
+    store.complete(chats[119].start_time, true).unwrap();
+    drop(store);
+    // ...written into a file of schema 1 as 0.1.0 made it.
+    let v1 = temp("migrate");
+    let conn = rusqlite::Connection::open(&v1).unwrap();
+    conn.execute_batch(include_str!("schema_v1.sql")).unwrap();
+    conn.execute("ATTACH ?1 AS v2", [v2.to_str().unwrap()])
+        .unwrap();
+    conn.execute_batch(
+        "INSERT INTO sync_state SELECT * FROM v2.sync_state;
+         INSERT INTO chats SELECT id, token, start_time, end_time, updated_at, is_private,
+             is_real_conversation, is_autosuggested, room_id, operator_message_count,
+             visitor_message_count, message_count, start_url, start_url_title, autosuggest_url,
+             autosuggest_url_title, json, fetched_at, missing_since FROM v2.chats;
+         INSERT INTO chat_logs SELECT chat_id, position, created_at, sender_type, sender_id,
+             type, message, display_name FROM v2.chat_logs;
+         INSERT INTO chat_tags SELECT chat_id, position, name FROM v2.chat_tags;
+         INSERT INTO chat_api_data SELECT chat_id, position, name, value FROM v2.chat_api_data;
+         INSERT INTO shopping_carts SELECT chat_id, position, id, opened_at, total_price,
+             monthly_total_price, currency, locked_at FROM v2.shopping_carts;
+         INSERT INTO cart_products SELECT chat_id, cart_position, position, id, name,
+             description, category, product_number, price, quantity, monthly_price,
+             monthly_quantity, stock_balance, added_at, deleted_at FROM v2.cart_products;
+         DETACH v2;
+         PRAGMA user_version = 1;",
+    )
+    .unwrap();
+    drop(conn);
+
+    let store = Store::open(&v1, ORG, &ChatFilter::new()).unwrap();
+    let fresh = Store::open(&temp("migrate-fresh"), ORG, &ChatFilter::new()).unwrap();
+    assert_eq!(
+        schema_of(store.connection()),
+        schema_of(fresh.connection()),
+        "the migrated schema is the current one"
+    );
+    let version: i64 = store
+        .connection()
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, giosg_store::SCHEMA_VERSION);
+    for chat in &chats {
+        assert_eq!(from_rows(&store, chat.id), *chat);
+    }
+    assert_eq!(store.counts().unwrap(), (120, 1));
+    assert_eq!(store.listed_until().unwrap(), chats[119].start_time);
+    let fk: Vec<String> = {
+        let mut stmt = store
+            .connection()
+            .prepare("PRAGMA foreign_key_check")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    assert!(fk.is_empty(), "rows without their chat: {fk:?}");
+}

@@ -2,7 +2,7 @@
 //! upstream (with --full), crash-safe; `summary --db` gives the figures offline.
 
 use crate::common::{chats, mock, run, temp_dir};
-use giosg_mock::MockServer;
+use giosg_mock::{Fault, FaultPlan, MockServer};
 use giosg_model::{Chat, ChatFilter, Tag};
 use giosg_store::Store;
 use std::collections::BTreeMap;
@@ -137,6 +137,53 @@ fn a_full_sync_marks_deleted_chats_and_the_summary_leaves_them_out() {
     mock.clear_requests();
     assert_eq!(run(&mut offline).ok(), online);
     assert!(mock.requests().is_empty(), "offline means offline");
+}
+
+#[test]
+fn chats_deleted_and_inserted_during_a_sync_lose_nothing_and_a_full_sync_squares_up() {
+    let mock = MockServer::builder()
+        .generated(66, 150)
+        .faults(
+            FaultPlan::new()
+                .on_request(2, Fault::DeleteOldest { chats: 10 })
+                .on_request(3, Fault::Insert { chats: 15 })
+                .on_requests([4, 9], Fault::DeleteLast)
+                .on_requests([6, 11], Fault::DeleteCursor),
+        )
+        .start()
+        .unwrap();
+    let before = mock.chats();
+    let dir = temp_dir("sync-churn");
+    let db = dir.join("chats.db");
+    let args = ["--page-size", "10", "--concurrency", "4"];
+    sync(&mock, &db, &args).ok();
+    let after = served(&mock);
+    let stored_now = stored(&mock, &db);
+    // Every chat that was there from start to end of the run is stored, as it is served.
+    for chat in &before {
+        let id = chat.id.to_string();
+        if let Some(json) = after.get(&id) {
+            assert_eq!(stored_now.get(&id), Some(json), "chat {id}");
+        }
+    }
+    // Chats deleted meanwhile may have been stored before they went: a full sync marks them,
+    // and finds the inserted chats the keyset listing had passed.
+    assert!(mock.requests().len() > 11, "every fault was served");
+    let deleted_but_stored = stored_now
+        .keys()
+        .filter(|id| !after.contains_key(*id))
+        .count();
+    assert!(deleted_but_stored > 0, "a deleted chat had been stored");
+    let full = sync(&mock, &db, &["--full", "--page-size", "10"]);
+    full.ok();
+    assert!(
+        full.stderr.contains(&format!(
+            "{deleted_but_stored} no longer served (marked missing)"
+        )),
+        "{}",
+        full.stderr
+    );
+    assert_eq!(stored(&mock, &db), served(&mock));
 }
 
 #[test]
