@@ -408,7 +408,7 @@ async fn handle(
         query: query.clone(),
         headers,
         status: 0,
-        fault: fault.as_ref().map(|f| format!("{f:?}")),
+        fault: fault.clone(),
     };
     // The faults that answer without the API.
     let answered = match &fault {
