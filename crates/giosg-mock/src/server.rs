@@ -444,14 +444,12 @@ async fn handle(
     );
     record.status = reply.status;
     lock(&shared.requests).push(record);
-    // A scripted status or redirect goes out whole and as it is.
+    // A scripted status or redirect goes out as it is, never gzipped.
     let scripted = matches!(fault, Some(Fault::Status { .. } | Fault::Redirect { .. }));
-    let (reply, shape) = if scripted {
-        (reply, Shape::Full)
-    } else if shared.gzip && accepts_gzip {
-        (wire::gzipped(reply), Shape::of(fault.as_ref()))
+    let reply = if shared.gzip && accepts_gzip && !scripted {
+        wire::gzipped(reply)
     } else {
-        (reply, Shape::of(fault.as_ref()))
+        reply
     };
-    Ok(wire::send(reply, shape, &ctl))
+    Ok(wire::send(reply, Shape::of(fault.as_ref()), &ctl))
 }
