@@ -1,9 +1,14 @@
 //! The conformance suite: every scenario runs on both clients (see `giosg_conformance`).
 
+use giosg_blocking::UreqTransport;
 use giosg_conformance::{assert_exactly, scenario, traced, Setup};
 use giosg_mock::{Fault, FaultPlan, MockServer};
 use giosg_model::{time, ChatFilter, OrderBy, SortField, Uuid};
-use giosg_query::{query, ApiErrorKind, Error, RetryPolicy, TransportErrorKind};
+use giosg_query::{
+    decode_page, ApiErrorKind, Credentials, Endpoint, Error, PlanOptions, Planner, RetryPolicy,
+    TransportErrorKind,
+};
+use giosg_transport::{FromSettings, Transport, TransportSettings};
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -23,34 +28,80 @@ scenario!(every_filter_reaches_the_server_encoded, |h| {
     let server = mock(60);
     let setup = Setup::for_mock(&server);
     let t = |s: &str| time::parse(s).unwrap();
-    let filters = [
-        ChatFilter::new(),
-        ChatFilter::new()
-            .ordering(OrderBy::desc(SortField::EndTime).then_asc(SortField::StartTime)),
-        ChatFilter::new().page_size(7).page(2),
-        ChatFilter::new().since_id(server.chats()[5].id),
-        ChatFilter::new()
-            .start_time(t("2025-01-01T03:00:00+02:00"))
-            .end_time(t("2025-01-02T00:00:00.5Z")),
-        ChatFilter::new()
-            .has_sales(true)
-            .is_real_conversation(false),
-        ChatFilter::new().room_id(server.chats()[0].room_id.unwrap()),
-        ChatFilter::new().tag("VIP & friends"),
-        ChatFilter::new().tag("päivä+1"),
-        ChatFilter::new().tag("x&page_size=1000"),
-        ChatFilter::new().min_message_count(4).only_ended(true),
+    let since = server.chats()[5].id;
+    let room = server.chats()[0].room_id.unwrap();
+    // Each filter, and the parameters the server decodes from its first request, in order:
+    // written out, so that a change in what the clients send fails here.
+    let cases: [(ChatFilter, Vec<(&str, String)>); 11] = [
+        (ChatFilter::new(), vec![("page", "1".into())]),
+        (
+            ChatFilter::new()
+                .ordering(OrderBy::desc(SortField::EndTime).then_asc(SortField::StartTime)),
+            vec![
+                ("ordering", "-end_time,start_time".into()),
+                ("page", "1".into()),
+            ],
+        ),
+        (
+            ChatFilter::new().page_size(7).page(2),
+            vec![("page", "2".into()), ("page_size", "7".into())],
+        ),
+        (
+            ChatFilter::new().since_id(since),
+            vec![("page", "1".into()), ("since_id", since.to_string())],
+        ),
+        (
+            ChatFilter::new()
+                .start_time(t("2025-01-01T03:00:00+02:00"))
+                .end_time(t("2025-01-02T00:00:00.5Z")),
+            vec![
+                ("page", "1".into()),
+                ("start_time", "2025-01-01T01:00:00.000Z".into()),
+                ("end_time", "2025-01-02T00:00:00.500Z".into()),
+            ],
+        ),
+        (
+            ChatFilter::new()
+                .has_sales(true)
+                .is_real_conversation(false),
+            vec![
+                ("page", "1".into()),
+                ("has_sales", "true".into()),
+                ("is_real_conversation", "false".into()),
+            ],
+        ),
+        (
+            ChatFilter::new().room_id(room),
+            vec![("page", "1".into()), ("room_id", room.to_string())],
+        ),
+        (
+            ChatFilter::new().tag("VIP & friends"),
+            vec![("page", "1".into()), ("tag", "VIP & friends".into())],
+        ),
+        (
+            ChatFilter::new().tag("päivä+1"),
+            vec![("page", "1".into()), ("tag", "päivä+1".into())],
+        ),
+        (
+            ChatFilter::new().tag("x&page_size=1000"),
+            vec![("page", "1".into()), ("tag", "x&page_size=1000".into())],
+        ),
+        (
+            ChatFilter::new().min_message_count(4).only_ended(true),
+            vec![
+                ("page", "1".into()),
+                ("min_message_count", "4".into()),
+                ("only_ended", "true".into()),
+            ],
+        ),
     ];
-    for filter in filters {
+    for (filter, want) in cases {
         server.clear_requests();
         h.first_page(&setup, server.org(), &filter).unwrap();
         let requests = server.requests();
         assert_eq!(requests.len(), 1);
         let want: Vec<(String, String)> =
-            query::pairs(&filter, Some(filter.page.map_or(1, u64::from)))
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v))
-                .collect();
+            want.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
         assert_eq!(requests[0].query, want, "{}: {filter:?}", h.name());
         assert_eq!(requests[0].header("accept"), Some("application/json"));
         assert!(requests[0]
@@ -300,10 +351,12 @@ scenario!(page_drift_yields_no_duplicate_and_skips_nothing, |h| {
 });
 
 scenario!(concurrent_paging_under_drift_skips_nothing, |h| {
-    // Pages 2 to 5 go out together; three are answered late, after the fourth has added
-    // chats at the front: a page answered early then ends before the page ahead of it starts.
+    // Chats arrive at the front after the 5th and the 8th request, whichever windows those
+    // are: with 4 requests in flight the answers interleave differently from run to run, and
+    // every interleaving must skip nothing. (The interleaving that used to lose chats, the
+    // windows ahead answered before the ones behind them, is forced by
+    // `windows_answered_newest_first_under_drift_skip_nothing`.)
     let plan = FaultPlan::new()
-        .on_requests(1..4, Fault::Latency(Duration::from_millis(150)))
         .on_request(4, Fault::Drift { new_chats: 3 })
         .on_request(7, Fault::Drift { new_chats: 2 });
     let server = mock_with(100, plan);
@@ -319,6 +372,58 @@ scenario!(concurrent_paging_under_drift_skips_nothing, |h| {
     let missing = before.iter().filter(|c| !unique.contains(&c.id)).count();
     assert_eq!(missing, 0, "{}: chats were skipped", h.name());
 });
+
+/// The interleaving `concurrent_paging_under_drift_skips_nothing` cannot force over real
+/// concurrency without timing, forced with the sans-I/O planner both clients run: its requests
+/// (4 in flight) go to the mock one at a time, always the newest first, so the windows ahead
+/// are answered before the ones behind them, and every other answer adds chats at the front.
+#[test]
+fn windows_answered_newest_first_under_drift_skip_nothing() {
+    let drifts = FaultPlan::new().on_requests((1..400).step_by(2), Fault::Drift { new_chats: 3 });
+    let server = mock_with(100, drifts);
+    let before = server.chats();
+    let endpoint = Endpoint::new(
+        &server.base_url(),
+        Credentials::token(server.token().to_owned()),
+    )
+    .unwrap();
+    let list = endpoint
+        .chats(server.org(), &ChatFilter::new().page_size(10))
+        .unwrap();
+    let mut planner = Planner::new(&list, PlanOptions::new().concurrency(4)).unwrap();
+    let transport = UreqTransport::from_settings(&TransportSettings::default()).unwrap();
+    let mut pending = Vec::new();
+    let mut got = Vec::new();
+    // Answers that overtook an older request still waiting.
+    let mut overtaking = 0;
+    loop {
+        while let Some(page) = planner.poll_page() {
+            got.extend(page.results);
+        }
+        if planner.is_finished() {
+            break;
+        }
+        while let Some(request) = planner.poll_request() {
+            pending.push(request);
+        }
+        let newest = pending
+            .pop()
+            .expect("a request until the listing is finished");
+        overtaking += usize::from(!pending.is_empty());
+        let response = transport.send(newest.request.request).unwrap();
+        let page = decode_page(&response, 1 << 20).unwrap();
+        planner.accept(newest.ticket, page).unwrap();
+        assert!(server.requests().len() < 400, "no end in sight");
+    }
+    assert!(
+        overtaking >= 3,
+        "only {overtaking} answers came out of order"
+    );
+    assert!(server.chats().len() > before.len() + 9, "too little drift");
+    // Chats that arrive at the front come before every window: the listing is what was there.
+    assert_exactly(&got, &before, "newest first under drift");
+    assert_eq!(planner.completeness().shortfall(), 0);
+}
 
 scenario!(keyset_sync_resumes_exactly_and_sees_new_chats, |h| {
     let server = mock(150);

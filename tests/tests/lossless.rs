@@ -33,7 +33,9 @@ fn request_log(server: &MockServer) -> String {
                 r.query_value("since_id").unwrap_or("-"),
                 r.query_value("start_time").unwrap_or("-"),
                 r.query_value("page_size").unwrap_or("-"),
-                r.fault.as_deref().unwrap_or("-"),
+                r.fault
+                    .as_ref()
+                    .map_or_else(|| "-".to_owned(), |f| format!("{f:?}")),
             )
         })
         .collect()

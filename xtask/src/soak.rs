@@ -264,26 +264,33 @@ impl Run {
     }
 }
 
-/// A fault's kind, from the mock's record of it (its `Debug` text).
-fn fault_kind(debug: &str) -> String {
-    if let Some(rest) = debug.strip_prefix("Status { status: ") {
-        let status: String = rest.chars().take_while(char::is_ascii_digit).collect();
-        return match (status.as_str(), rest.contains("retry_after: Some")) {
-            ("429", true) => "429 with Retry-After".to_owned(),
-            ("429", false) => "429 without Retry-After".to_owned(),
-            (s, _) => s.to_owned(),
-        };
-    }
-    let word: String = debug
-        .chars()
-        .take_while(char::is_ascii_alphabetic)
-        .collect();
-    match word.as_str() {
-        "Stall" => "Stall past the read timeout".to_owned(),
-        "Drop" => "Drop (connection closed)".to_owned(),
-        "Truncate" => "Truncate (half a body)".to_owned(),
-        "Drift" => "Drift (new chats mid-listing)".to_owned(),
-        _ => word,
+/// A fault's kind, as the report counts them: statuses by code (429 with and without
+/// `Retry-After`), every other fault by its variant.
+fn fault_kind(fault: &Fault) -> String {
+    match fault {
+        Fault::Status {
+            status: 429,
+            retry_after,
+        } => match retry_after {
+            Some(_) => "429 with Retry-After",
+            None => "429 without Retry-After",
+        }
+        .to_owned(),
+        Fault::Status { status, .. } => status.to_string(),
+        Fault::Stall(_) => "Stall past the read timeout".to_owned(),
+        Fault::Drop => "Drop (connection closed)".to_owned(),
+        Fault::Truncate => "Truncate (half a body)".to_owned(),
+        Fault::Drift { .. } => "Drift (new chats mid-listing)".to_owned(),
+        Fault::Insert { .. } => "Insert".to_owned(),
+        Fault::DeleteOldest { .. } => "DeleteOldest".to_owned(),
+        Fault::DeleteLast => "DeleteLast".to_owned(),
+        Fault::DeleteCursor => "DeleteCursor".to_owned(),
+        Fault::NoNextPage => "NoNextPage".to_owned(),
+        Fault::ShortPage => "ShortPage".to_owned(),
+        Fault::CountOffset(_) => "CountOffset".to_owned(),
+        Fault::IgnoreSinceId => "IgnoreSinceId".to_owned(),
+        // Faults the soak does not inject, each its own kind.
+        other => format!("{other:?}"),
     }
 }
 
@@ -629,4 +636,22 @@ fn report(config: &Config, runs: &[Run], problems: &[String], total: Duration) -
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The report checks that every kind was injected by counting the kinds it saw: each fault
+    /// the soak injects must be a kind of its own.
+    #[test]
+    fn every_injected_fault_is_a_kind_of_its_own() {
+        let faults = Config::full().faults();
+        let kinds: HashSet<String> = faults.iter().map(fault_kind).collect();
+        assert_eq!(kinds.len(), faults.len(), "{kinds:?}");
+        assert!(kinds.contains("429 with Retry-After"));
+        assert!(kinds.contains("429 without Retry-After"));
+        assert!(kinds.contains("503"));
+        assert!(kinds.contains("Drift (new chats mid-listing)"));
+    }
 }

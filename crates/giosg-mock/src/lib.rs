@@ -27,6 +27,24 @@
 //! Listings are cached (filter and order without the page), so paging through a large data
 //! set costs O(page) per request.
 //!
+//! # Where each behaviour lives
+//!
+//! - `emulate.rs`: the Django REST framework emulation, a pure function from a request's parts
+//!   (method, path, query, `Authorization`), the data and the API's identity to a reply, with
+//!   no sockets: routing, authentication, listing and paging, error bodies, page URLs, and the
+//!   faults that change what is answered (scripted statuses and redirects, data changed while a
+//!   client pages, envelopes that contradict themselves);
+//! - `params.rs`: the 12 query parameters, parsed and validated, with the messages of a 400;
+//! - `store.rs`: the data: chats in canonical order, filters and orders, the listing cache,
+//!   and the changes a fault or [`MockServer::push_chats`] makes;
+//! - `fault.rs`: what can go wrong ([`Fault`]) and when ([`FaultPlan`], by request number);
+//! - `wire.rs`: how a reply goes out, and the faults below HTTP semantics: gzip, truncated,
+//!   stalled and dribbled bodies, oversized bodies and gzip bombs streamed lazily, a connection
+//!   closed mid-body;
+//! - `server.rs`: the lifecycle ([`MockServer`], [`MockServerBuilder`], the background thread
+//!   and accept loop) and, per request, its fault, latency and record ([`RecordedRequest`]);
+//! - `data.rs`: the seeded generator of realistic chats ([`generate`], [`Generator`]).
+//!
 //! ```
 //! use giosg_mock::{Fault, FaultPlan, MockServer};
 //! let server = MockServer::builder()
@@ -40,10 +58,13 @@
 #![deny(missing_docs)]
 
 mod data;
+mod emulate;
 mod fault;
+mod params;
 mod record;
 mod server;
 mod store;
+mod wire;
 
 pub use data::{epoch, generate, Generator, DEMO_ORG, TAGS};
 pub use fault::{Fault, FaultPlan};

@@ -1,5 +1,7 @@
 //! What the server saw.
 
+use crate::fault::Fault;
+
 /// One request the server received, as it saw it, with what it answered.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -15,9 +17,8 @@ pub struct RecordedRequest {
     pub headers: Vec<(String, String)>,
     /// The status answered; `0` when the connection was dropped without a response.
     pub status: u16,
-    /// The injected fault, as its `Debug` text (e.g. `Drop`,
-    /// `Status { status: 429, retry_after: Some("1") }`), if any.
-    pub fault: Option<String>,
+    /// The fault injected into this request, if any.
+    pub fault: Option<Fault>,
 }
 
 impl RecordedRequest {

@@ -83,12 +83,6 @@ impl<T> Page<T> {
         };
         (page, self.results)
     }
-
-    /// Whether this is the last page (`next_page` is `None` or the page number reached
-    /// `num_pages`).
-    pub fn is_last(&self) -> bool {
-        self.next_page.is_none() || self.current_page >= self.num_pages
-    }
 }
 
 impl Page<()> {
