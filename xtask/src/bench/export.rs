@@ -18,11 +18,12 @@ pub enum Who {
     Raw,
 }
 
-/// One export of every chat of `mock` into a fresh file, checked for its line count.
+/// One export of every chat of `mock` into a fresh file, checked for its line count. `python`
+/// (the venv's) is needed for [`Who::Python`] only.
 pub fn once(
     who: Who,
     bins: &Bins,
-    python: &Path,
+    python: Option<&Path>,
     tmp: &Path,
     mock: &Mock,
 ) -> Result<Usage, String> {
@@ -38,6 +39,7 @@ pub fn once(
             c
         }
         Who::Python => {
+            let python = python.ok_or("the Python export needs bench/.venv")?;
             let mut c = Command::new(python);
             c.arg(workspace().join("bench/export.py"))
                 .args(["--base-url", &mock.base_url, "--org", &mock.org, "--out"])
@@ -75,14 +77,14 @@ pub fn section(
     let who = [Who::Ours, Who::Python, Who::Raw];
     step("export: one warm-up run each");
     for w in who {
-        once(w, bins, python, tmp, mock)?;
+        once(w, bins, Some(python), tmp, mock)?;
     }
     let mut runs: [Vec<Usage>; 3] = Default::default();
     let mut mock_cpu: [Vec<f64>; 3] = Default::default();
     for round in 0..config.export_rounds {
         for (i, w) in who.into_iter().enumerate() {
             let before = mock.cpu();
-            let usage = once(w, bins, python, tmp, mock)?;
+            let usage = once(w, bins, Some(python), tmp, mock)?;
             mock_cpu[i].push(mock.cpu() - before);
             progress(&format!("round {} {w:?}", round + 1), &usage);
             runs[i].push(usage);

@@ -14,12 +14,16 @@
 //!    ([`throughput`]);
 //! 6. bytes on the wire per chat, gzipped (as the clients ask since they send
 //!    `Accept-Encoding: gzip`) and plain (as they asked before); `cargo xtask bench --wire`
-//!    prints this one alone ([`wire`]).
+//!    prints this one alone ([`wire`]);
+//! 7. `giosg chats sync` of every chat into a new database against `giosg chats export` of the
+//!    same chats (throughput, peak RSS), and how many requests a second sync with nothing
+//!    changed makes; `cargo xtask bench --sync [--quick]` prints this one alone ([`sync`]).
 //!
 //! Everything end to end runs against `giosg-mock` processes on 127.0.0.1 serving chats from
-//! one seed: one for the export and the mock throughput, one with `--latency-ms 100`, and one per
-//! other data size. Run from a debug build (`cargo xtask`), it first builds the release binaries
-//! (`giosg-mock`, `giosg`, and itself) and runs the release build of itself.
+//! one seed: one for the export and the mock throughput, one with `--latency-ms 100`, one per
+//! other data size, and two for the sync (the second logging its requests). Run from a debug
+//! build (`cargo xtask`), it first builds the release binaries (`giosg-mock`, `giosg`, and
+//! itself) and runs the release build of itself.
 //!
 //! This file holds the order of the run and how much each part measures ([`Config`]); the
 //! other modules: [`env`] (the workspace, the release binaries, the Python venv), [`proc`]
@@ -35,6 +39,7 @@ mod proc;
 mod raw;
 mod report;
 mod stats;
+mod sync;
 mod throughput;
 mod wire;
 
@@ -55,7 +60,7 @@ const LATENCY_MS: u64 = 100;
 /// The concurrency measured against sequential at latency.
 const CONCURRENCY: usize = 8;
 
-const USAGE: &str = "usage: cargo xtask bench [--quick | --wire]";
+const USAGE: &str = "usage: cargo xtask bench [--quick] [--sync] | --wire";
 
 /// `xtask bench ...`.
 pub fn main(args: &[&str]) -> Result<(), String> {
@@ -63,12 +68,12 @@ pub fn main(args: &[&str]) -> Result<(), String> {
         ["raw-export", rest @ ..] => raw::main(rest),
         [] => run(false),
         ["--quick"] => run(true),
+        ["--sync"] => run_sync(false),
+        ["--sync", "--quick"] | ["--quick", "--sync"] => run_sync(true),
         ["--wire"] => {
             let mut report = Report::default();
             wire::section(&Config::new(true), &mut report)?;
-            for r in &report.rows {
-                println!("{}: {} vs {} ({})", r.what, r.ours, r.baseline, r.ratio);
-            }
+            report.print_rows();
             Ok(())
         }
         _ => Err(USAGE.to_owned()),
@@ -89,6 +94,9 @@ struct Config {
     /// Sizes for the memory runs besides `export_chats` (whose export runs are reused).
     memory_sizes: Vec<usize>,
     memory_rounds: usize,
+    /// Chats synced (and exported, to compare), as many as the export's.
+    sync_chats: usize,
+    sync_rounds: usize,
 }
 
 impl Config {
@@ -106,6 +114,8 @@ impl Config {
                 latency_rounds: 1,
                 memory_sizes: vec![5_000],
                 memory_rounds: 2,
+                sync_chats: 20_000,
+                sync_rounds: 3,
             }
         } else {
             Config {
@@ -120,6 +130,8 @@ impl Config {
                 latency_rounds: 3,
                 memory_sizes: vec![10_000, 1_000_000],
                 memory_rounds: 3,
+                sync_chats: 100_000,
+                sync_rounds: 5,
             }
         }
     }
@@ -127,7 +139,7 @@ impl Config {
 
 fn run(quick: bool) -> Result<(), String> {
     if cfg!(debug_assertions) {
-        return rerun_in_release(quick);
+        return rerun_in_release(if quick { &["--quick"] } else { &[] });
     }
     let started = Instant::now();
     let config = Config::new(quick);
@@ -145,7 +157,7 @@ fn run(quick: bool) -> Result<(), String> {
     {
         let n = config.export_chats;
         step(&format!("export: starting giosg-mock with {n} chats"));
-        let mock = Mock::start(&bins.mock, n, SEED, TOKEN, None, MOCK_TIMEOUT)?;
+        let mock = Mock::start(&bins.mock, n, SEED, TOKEN, None, None, MOCK_TIMEOUT)?;
         report.mock(&mock, None)?;
         let ours = export::section(&config, &bins, &python, &tmp, &mock, &mut report)?;
         throughput::section(&config, &mock, &ours, &mut report)?;
@@ -156,17 +168,25 @@ fn run(quick: bool) -> Result<(), String> {
         step(&format!(
             "latency: starting giosg-mock with {n} chats, {LATENCY_MS} ms per request"
         ));
-        let mock = Mock::start(&bins.mock, n, SEED, TOKEN, Some(LATENCY_MS), MOCK_TIMEOUT)?;
+        let mock = Mock::start(
+            &bins.mock,
+            n,
+            SEED,
+            TOKEN,
+            Some(LATENCY_MS),
+            None,
+            MOCK_TIMEOUT,
+        )?;
         report.mock(&mock, Some(LATENCY_MS))?;
         latency::section(&config, &bins, &python, &tmp, &mock, &mut report)?;
     }
     for &n in &config.memory_sizes {
         step(&format!("memory: starting giosg-mock with {n} chats"));
-        let mock = Mock::start(&bins.mock, n, SEED, TOKEN, None, MOCK_TIMEOUT)?;
+        let mock = Mock::start(&bins.mock, n, SEED, TOKEN, None, None, MOCK_TIMEOUT)?;
         report.mock(&mock, None)?;
         let mut runs = Vec::new();
         for round in 0..config.memory_rounds {
-            let usage = export::once(export::Who::Ours, &bins, &python, &tmp, &mock)?;
+            let usage = export::once(export::Who::Ours, &bins, None, &tmp, &mock)?;
             progress(&format!("{n} chats, run {}", round + 1), &usage);
             runs.push(usage);
         }
@@ -174,6 +194,7 @@ fn run(quick: bool) -> Result<(), String> {
     }
     memory.sort_by_key(|(n, _)| *n);
     memory::section(&memory, &mut report);
+    sync::section(&config, &bins, &tmp, &mut report)?;
     // Last: it runs a mock in this process, whose heap every child forked after it would
     // inherit, and report in its `ru_maxrss`, until it execs.
     step("wire: bytes per chat, gzipped vs plain");
@@ -191,8 +212,31 @@ fn run(quick: bool) -> Result<(), String> {
     Ok(())
 }
 
-/// Builds the release binaries and runs the release build of this command.
-fn rerun_in_release(quick: bool) -> Result<(), String> {
+/// `xtask bench --sync [--quick]`: the sync section alone, printed rather than written.
+fn run_sync(quick: bool) -> Result<(), String> {
+    if cfg!(debug_assertions) {
+        return rerun_in_release(if quick {
+            &["--sync", "--quick"]
+        } else {
+            &["--sync"]
+        });
+    }
+    let config = Config::new(quick);
+    let bins = Bins::find()?;
+    let tmp = target_dir().join("bench-tmp");
+    std::fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    let mut report = Report::default();
+    sync::section(&config, &bins, &tmp, &mut report)?;
+    let _ = std::fs::remove_dir_all(&tmp);
+    report.print_rows();
+    for note in &report.notes {
+        println!("\n{note}");
+    }
+    Ok(())
+}
+
+/// Builds the release binaries and runs the release build of `xtask bench ARGS`.
+fn rerun_in_release(args: &[&str]) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     step("building release binaries: giosg-mock, giosg, xtask");
     let status = Command::new(&cargo)
@@ -205,12 +249,9 @@ fn rerun_in_release(quick: bool) -> Result<(), String> {
         return Err(format!("cargo build --release failed: {status}"));
     }
     let xtask = target_dir().join("release/xtask");
-    let mut cmd = Command::new(&xtask);
-    cmd.arg("bench");
-    if quick {
-        cmd.arg("--quick");
-    }
-    let status = cmd
+    let status = Command::new(&xtask)
+        .arg("bench")
+        .args(args)
         .status()
         .map_err(|e| format!("{}: {e}", xtask.display()))?;
     if status.success() {

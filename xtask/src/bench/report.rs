@@ -70,6 +70,24 @@ impl Report {
         Ok(())
     }
 
+    /// The rows on stdout, one line each (a section run alone).
+    pub fn print_rows(&self) {
+        for r in &self.rows {
+            let target = match r.met {
+                Some(met) => format!(
+                    "; target {}: {}",
+                    r.target,
+                    if met { "met" } else { "NOT met" }
+                ),
+                None => String::new(),
+            };
+            println!(
+                "{}: {} vs {} ({}{target})",
+                r.what, r.ours, r.baseline, r.ratio
+            );
+        }
+    }
+
     /// The whole of `BENCHMARKS.md`.
     pub fn render(&self, config: &Config, facts: &Facts, took: Duration) -> String {
         let mut md = String::new();
