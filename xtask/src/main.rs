@@ -2,7 +2,8 @@
 //!
 //! - `fixtures`: regenerate `fixtures/generated/` from the seeded generator (byte-identical on
 //!   every machine); `fixtures --check` fails if the committed files are stale.
-//! - `bench [--quick]`: the benchmarks against the alternatives, written to `BENCHMARKS.md`.
+//! - `bench [--quick]`: the benchmarks against the alternatives, written to `BENCHMARKS.md`;
+//!   `bench --sync [--quick]` or `bench --wire` runs one section alone and prints it.
 //! - `soak [--quick]`: export through giosg-mock with 30% faults on both clients; a report in
 //!   `reliability/`.
 //! - `fuzz --seconds N`: run the cargo-fuzz targets in `fuzz/`.
@@ -35,4 +36,5 @@ fn main() -> ExitCode {
 }
 
 const USAGE: &str =
-    "usage: cargo xtask fixtures [--check] | bench [--quick] | soak [--quick] | fuzz --seconds N";
+    "usage: cargo xtask fixtures [--check] | bench [--quick] [--sync] | bench --wire \
+     | soak [--quick] | fuzz --seconds N";

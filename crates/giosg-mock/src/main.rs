@@ -1,15 +1,23 @@
-//! `giosg-mock`: serves generated chats on 127.0.0.1 until killed.
+//! `giosg-mock`: serves generated chats on 127.0.0.1 until killed; with `--log-requests`, prints
+//! one line per request it handled on stderr.
 
-use giosg_mock::{FaultPlan, MockServer};
+use giosg_mock::{FaultPlan, MockServer, RecordedRequest};
+use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
 const USAGE: &str =
     "usage: giosg-mock [--port N] [--chats N] [--seed S] [--token T] [--latency-ms MS]
+                  [--log-requests]
 
 Serves N chats generated from seed S (default 250 and 1) as the giosg Chat API on
 127.0.0.1:N (default: a free port), accepting `Authorization: Token T` or `Bearer T`
-(default token mock-token), until killed.";
+(default token mock-token), until killed. With --log-requests, every request handled is
+printed on stderr, one line each, in the order handled (within a tenth of a second):
+`METHOD PATH[?QUERY] STATUS[ FAULT]`, the query decoded.";
+
+/// How often `--log-requests` looks for new requests.
+const LOG_EVERY: Duration = Duration::from_millis(100);
 
 struct Args {
     port: u16,
@@ -17,6 +25,7 @@ struct Args {
     seed: u64,
     token: Option<String>,
     latency_ms: Option<u64>,
+    log_requests: bool,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -26,6 +35,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         seed: 1,
         token: None,
         latency_ms: None,
+        log_requests: false,
     };
     while let Some(flag) = args.next() {
         let (name, inline) = match flag.split_once('=') {
@@ -34,6 +44,13 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         };
         if name == "-h" || name == "--help" {
             return Err(String::new());
+        }
+        if name == "--log-requests" {
+            if inline.is_some() {
+                return Err(format!("{name} takes no value"));
+            }
+            parsed.log_requests = true;
+            continue;
         }
         let value = match inline.or_else(|| args.next()) {
             Some(v) => v,
@@ -84,9 +101,51 @@ fn main() -> ExitCode {
     println!("org      {}", server.org());
     println!("token    {}", server.token());
     println!("chats    {}", server.chats_url());
+    if args.log_requests {
+        log_requests(&server);
+    }
     loop {
         std::thread::park();
     }
+}
+
+/// Prints every request the server records on stderr, one line each, as they come.
+///
+/// The server keeps a record of every request; this polls it (a copy of the whole record each
+/// time, so it costs more the longer the server runs: leave it off when measuring the mock).
+fn log_requests(server: &MockServer) -> ! {
+    let mut printed = 0;
+    loop {
+        std::thread::sleep(LOG_EVERY);
+        let requests = server.requests();
+        if requests.len() <= printed {
+            continue;
+        }
+        let mut err = std::io::stderr().lock();
+        for request in &requests[printed..] {
+            let _ = writeln!(err, "{}", log_line(request));
+        }
+        let _ = err.flush();
+        printed = requests.len();
+    }
+}
+
+/// `GET /api/v5/orgs/ORG/chats?page_size=100&since_id=ID 200`, then the fault if one was
+/// injected.
+fn log_line(request: &RecordedRequest) -> String {
+    let mut line = format!("{} {}", request.method, request.path);
+    for (i, (name, value)) in request.query.iter().enumerate() {
+        line.push(if i == 0 { '?' } else { '&' });
+        line.push_str(name);
+        line.push('=');
+        line.push_str(value);
+    }
+    line.push_str(&format!(" {}", request.status));
+    if let Some(fault) = &request.fault {
+        line.push(' ');
+        line.push_str(fault);
+    }
+    line
 }
 
 #[cfg(test)]
@@ -104,12 +163,45 @@ mod tests {
         assert_eq!((a.token.as_deref(), a.latency_ms), (Some("t"), Some(20)));
         let d = args("").unwrap();
         assert_eq!(
-            (d.port, d.chats, d.seed, d.token, d.latency_ms),
-            (0, 250, 1, None, None)
+            (
+                d.port,
+                d.chats,
+                d.seed,
+                d.token,
+                d.latency_ms,
+                d.log_requests
+            ),
+            (0, 250, 1, None, None, false)
         );
+        assert!(args("--log-requests --chats 3").unwrap().log_requests);
+        assert!(args("--log-requests=yes").is_err());
         assert!(args("--port").is_err());
         assert!(args("--port x").is_err());
         assert!(args("--what 1").is_err());
         assert_eq!(args("--help").err().as_deref(), Some(""));
+    }
+
+    #[test]
+    fn a_request_is_one_line() {
+        use std::io::Read;
+        let server = MockServer::builder().generated(1, 3).start().unwrap();
+        let mut stream = std::net::TcpStream::connect(server.addr()).unwrap();
+        write!(
+            stream,
+            "GET /api/v5/orgs/{}/chats?page_size=2&start_time=2025-01-01T00%3A00%3A00Z HTTP/1.1\r\n\
+             Host: x\r\nAuthorization: Token {}\r\nConnection: close\r\n\r\n",
+            server.org(),
+            server.token()
+        )
+        .unwrap();
+        stream.read_to_end(&mut Vec::new()).unwrap();
+        let requests = server.requests();
+        assert_eq!(
+            log_line(&requests[0]),
+            format!(
+                "GET /api/v5/orgs/{}/chats?page_size=2&start_time=2025-01-01T00:00:00Z 200",
+                server.org()
+            )
+        );
     }
 }

@@ -108,13 +108,15 @@ pub struct Mock {
 
 impl Mock {
     /// Starts `giosg-mock --chats N --seed S --token T [--latency-ms MS]` and waits (at most
-    /// `timeout`) until it says where it listens.
+    /// `timeout`) until it says where it listens. With `requests_log`, it also runs with
+    /// `--log-requests`, its stderr going to that file (one line per request handled).
     pub fn start(
         bin: &Path,
         chats: usize,
         seed: u64,
         token: &str,
         latency_ms: Option<u64>,
+        requests_log: Option<&Path>,
         timeout: Duration,
     ) -> Result<Mock, String> {
         let mut cmd = Command::new(bin);
@@ -125,6 +127,10 @@ impl Mock {
             .stderr(Stdio::inherit());
         if let Some(ms) = latency_ms {
             cmd.args(["--latency-ms", &ms.to_string()]);
+        }
+        if let Some(log) = requests_log {
+            let file = File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
+            cmd.arg("--log-requests").stderr(file);
         }
         // Should this process die without dropping the mock (a SIGKILL), the mock goes too.
         // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.

@@ -1,8 +1,11 @@
-//! Bytes on the wire per chat: every page of a listing (100 chats a page) fetched from an
-//! in-process `giosg-mock` that gzips when asked, once without `Accept-Encoding` (what the
-//! clients sent before) and once with `Accept-Encoding: gzip` (what they send now), over a
-//! raw HTTP/1.1 socket that counts every byte read: status line, headers and body.
+//! `cargo xtask bench`, part 6: bytes on the wire per chat. Every page of a listing (100 chats
+//! a page) fetched from an in-process `giosg-mock` that gzips when asked, once without
+//! `Accept-Encoding` (what the clients sent before) and once with `Accept-Encoding: gzip` (what
+//! they send now), over a raw HTTP/1.1 socket that counts every byte read: status line, headers
+//! and body.
 
+use super::report::Report;
+use super::{step, Config, SEED};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 
@@ -35,6 +38,33 @@ pub fn measure(seed: u64, n: usize) -> Result<Wire, String> {
         plain,
         gzip,
     })
+}
+
+/// Part 6: bytes on the wire per chat, gzipped against plain, over every page of a listing.
+pub fn section(config: &Config, report: &mut Report) -> Result<(), String> {
+    let n = if config.quick { 2_000 } else { 10_000 };
+    let w = measure(SEED, n)?;
+    let per = |bytes: u64| bytes as f64 / w.chats as f64;
+    step(&format!(
+        "  {n} chats: {:.0} B/chat gzipped, {:.0} B/chat plain",
+        per(w.gzip),
+        per(w.plain)
+    ));
+    report.row(
+        format!("bytes on the wire per chat ({n} chats, 100 a page): gzip vs plain"),
+        format!("{:.0} B", per(w.gzip)),
+        format!("{:.0} B", per(w.plain)),
+        format!("{:.1}x smaller", w.plain as f64 / w.gzip as f64),
+        "–",
+        None,
+    );
+    report.notes.push(format!(
+        "Wire: every page of `generate({SEED}, {n})`, 100 chats a page, from an in-process \
+         giosg-mock that gzips when asked (as giosg's servers do), over a raw HTTP/1.1 socket \
+         counting every byte of each response (status line, headers, body): once with \
+         `Accept-Encoding: gzip`, as both clients send it now, once without, as they did before."
+    ));
+    Ok(())
 }
 
 /// One page over a fresh connection; the bytes the response took.

@@ -3,11 +3,14 @@
 //! `crates/giosg-model/benches/support/twin.rs` (every string-valued field stays a `String`, so ids,
 //! times and prices go unparsed), in one process, interleaved.
 
+use super::report::Report;
+use super::stats::{ratios, Stat};
+use super::{env::workspace, step, Config};
 use giosg_model::{Chat, Page};
 use std::hint::black_box;
 use std::time::Instant;
 
-#[path = "../../crates/giosg-model/benches/support/twin.rs"]
+#[path = "../../../crates/giosg-model/benches/support/twin.rs"]
 mod twin;
 
 use twin::TwinPage;
@@ -58,13 +61,49 @@ pub fn measure(page: &[u8], rounds: usize, batch: std::time::Duration) -> [Vec<f
     out
 }
 
+/// Part 1: the three decoders on the fixture page, in this process.
+pub fn section(config: &Config, report: &mut Report) -> Result<(), String> {
+    let path = workspace().join("fixtures/generated/page-100.json");
+    let page = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let [typed, twin, value] = measure(&page, config.decode_rounds, config.decode_batch);
+    let kb = page.len() as f64 / 1000.0;
+    for (name, series) in VARIANTS.iter().zip([&typed, &twin, &value]) {
+        step(&format!("  {name}: {}", Stat::of(series).show(0, " MB/s")));
+    }
+    let vs_twin = Stat::of(&ratios(&typed, &twin, |t, b| t / b));
+    let vs_value = Stat::of(&ratios(&typed, &value, |t, b| t / b));
+    report.row(
+        format!("decode a 100-chat page ({kb:.0} kB): `Page<Chat>` vs all-String twin"),
+        Stat::of(&typed).show(0, " MB/s"),
+        Stat::of(&twin).show(0, " MB/s"),
+        format!("{} faster", vs_twin.show(2, "x")),
+        ">= 1.0x",
+        Some(vs_twin.median >= 1.0),
+    );
+    report.row(
+        "decode a 100-chat page: `Page<Chat>` vs `serde_json::Value`",
+        Stat::of(&typed).show(0, " MB/s"),
+        Stat::of(&value).show(0, " MB/s"),
+        format!("{} faster", vs_value.show(2, "x")),
+        ">= 1.5x",
+        Some(vs_value.median >= 1.5),
+    );
+    report.notes.push(format!(
+        "Decode: in the release build of xtask, {} rounds; each round times each decoder in turn \
+         over the same number of decodes of `fixtures/generated/page-100.json` (about {} ms \
+         each). The twin is the one of `crates/giosg-model/benches/decode.rs`.",
+        config.decode_rounds,
+        config.decode_batch.as_millis()
+    ));
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn every_decoder_reads_the_fixture() {
-        let page =
-            std::fs::read(super::super::workspace().join("fixtures/generated/page-100.json"))
-                .expect("the fixture exists");
+        let page = std::fs::read(super::workspace().join("fixtures/generated/page-100.json"))
+            .expect("the fixture exists");
         for variant in 0..3 {
             assert_eq!(super::decode(variant, &page), 100);
         }
