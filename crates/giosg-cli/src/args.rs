@@ -115,9 +115,13 @@ a time; descending ones are refused (chats added later would be missed on a reru
 Resumable and crash-safe: chats are appended as whole lines, and FILE.giosg-state records,
 each second after the file is synced, how much of the file is complete and which windows are
 still open. A rerun with the same options cuts what the state does not account for (a torn
-line) and continues from there; a finished export's rerun appends only newer chats. Killed at
-any moment and rerun, the file holds every chat exactly once. A rerun with other filters,
-ordering or format is refused.
+line) and continues from there. Killed at any moment and rerun, the file holds every chat
+exactly once.
+
+Updates followed: a rerun of a finished export appends the chats added since, then lists again
+the chats that may have changed (started within --lookback, or still going on when written)
+and appends the newer version of each that did. The last record of a chat id in the file is
+its newest state. A rerun with other filters, ordering or format is refused.
 
 ",
         footer!()
@@ -313,11 +317,24 @@ pub struct ExportArgs {
     /// With csv: one row per message instead of one per chat.
     #[arg(long)]
     pub csv_logs: bool,
+    /// Which chats a rerun lists again.
+    #[command(flatten)]
+    pub follow: FollowArgs,
     /// Requests at once, in start-time windows of the default ordering (other orderings fetch
     /// one page at a time).
     #[arg(long, value_name = "N", default_value_t = 4,
           value_parser = clap::value_parser!(u16).range(1..=32))]
     pub concurrency: u16,
+}
+
+/// What a rerun of `sync` or `export` lists again to follow changes ([`crate::follow`]).
+#[derive(Debug, Args)]
+pub struct FollowArgs {
+    /// List again the chats that started within this long (`3d`, `12h`, `30m`; `0` for none),
+    /// to pick up messages, tags and carts added after they were first written; chats still
+    /// going on are listed again too, for up to 30 days after they started.
+    #[arg(long, value_name = "DURATION", default_value = "3d", value_parser = parse_duration)]
+    pub lookback: chrono::TimeDelta,
 }
 
 /// `giosg chats sync`.
@@ -332,10 +349,9 @@ pub struct SyncArgs {
     /// The SQLite database to create or update.
     #[arg(long, value_name = "FILE")]
     pub db: PathBuf,
-    /// List again the chats that started within this long (`3d`, `12h`, `30m`; `0` for none),
-    /// to pick up messages, tags and carts added after they were first stored.
-    #[arg(long, value_name = "DURATION", default_value = "3d", value_parser = parse_duration)]
-    pub lookback: chrono::TimeDelta,
+    /// Which chats a rerun lists again.
+    #[command(flatten)]
+    pub follow: FollowArgs,
     /// List every chat, and mark those the server no longer serves as missing.
     #[arg(long)]
     pub full: bool,

@@ -93,6 +93,7 @@ pub async fn run(args: &DemoArgs) -> Result<(), CliError> {
         out: path.clone(),
         format: ExportFormat::Jsonl,
         csv_logs: false,
+        lookback: chrono::TimeDelta::days(3),
         concurrency: 4,
     };
     let command = format!("$ giosg chats export --org {org} --out {}", path.display());

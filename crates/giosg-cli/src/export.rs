@@ -16,17 +16,23 @@
 //! - A finished export's checkpoint keeps the open-ended window: a rerun appends what was
 //!   added since. A file without a state (written by an earlier version) resumes after its
 //!   last complete record ([`crate::resume`]).
+//! - Updates are followed: the state also keeps a fingerprint of each chat written that
+//!   [`crate::follow`] says may still change (recent, or still going on). A rerun of a finished
+//!   export lists those again once the new chats are in, and appends the newer version of each
+//!   one whose record changed: the last record of an id is its newest state.
 
 use crate::args::{ExportArgs, ExportFormat};
 use crate::connect;
 use crate::error::CliError;
+use crate::follow::Follow;
 use crate::output::{CsvEncoder, Encoder, JsonlEncoder};
 use crate::resume::{self, Layout, ResumeError};
 use crate::warn;
 use futures_util::{FutureExt, TryStreamExt};
-use giosg_async::{ChatFilter, Checkpoint, Client, PageStream, ReqwestTransport, Uuid};
+use giosg_async::{Chat, ChatFilter, Checkpoint, Client, DateTime, Utc, Uuid};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, IsTerminal, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -56,6 +62,7 @@ pub async fn run(args: &ExportArgs) -> Result<(), CliError> {
         out: args.out.clone(),
         format: args.format,
         csv_logs: args.csv_logs,
+        lookback: args.follow.lookback,
         concurrency: args.concurrency.into(),
     };
     let report = export.run(&client, io::stderr().is_terminal()).await?;
@@ -76,6 +83,8 @@ pub struct Export {
     pub format: ExportFormat,
     /// With csv: a row per message.
     pub csv_logs: bool,
+    /// A rerun lists again the chats that started within this long (zero: none).
+    pub lookback: chrono::TimeDelta,
     /// Requests in flight at most.
     pub concurrency: usize,
 }
@@ -83,8 +92,10 @@ pub struct Export {
 /// What an export did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
-    /// Chats appended by this run.
+    /// Chats appended by this run that the file did not hold.
     pub written: u64,
+    /// Newer versions of chats the file held, appended by this run.
+    pub updated: u64,
     /// Whether the file held an earlier run's chats, which this run continued.
     pub resumed: bool,
     /// Bytes of a torn or unrecorded tail that were cut.
@@ -95,7 +106,11 @@ impl Report {
     /// One line: `exported 12 new chats to FILE (resumed ...)`.
     pub fn describe(&self, out: &Path) -> String {
         let s = if self.written == 1 { "" } else { "s" };
-        let mut line = format!("exported {} new chat{s} to {}", self.written, out.display());
+        let mut line = format!("exported {} new chat{s}", self.written);
+        if self.updated > 0 {
+            line.push_str(&format!(" and {} updated", self.updated));
+        }
+        line.push_str(&format!(" to {}", out.display()));
         if self.resumed {
             line.push_str(" (resumed where the last run stopped)");
         }
@@ -123,6 +138,31 @@ struct State {
     offset: u64,
     /// The work left; `None` before the first answer.
     checkpoint: Option<Checkpoint>,
+    /// The chats written that may still change, as written (older states have none).
+    #[serde(default)]
+    followed: BTreeMap<Uuid, Written>,
+}
+
+/// A chat as the file holds it, for telling whether the server's version differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Written {
+    #[serde(with = "giosg_async::time::option")]
+    start: Option<DateTime<Utc>>,
+    open: bool,
+    /// FNV-1a of the chat's record in the file.
+    record: u64,
+}
+
+impl Written {
+    fn of(chat: &Chat, record: &[u8]) -> Written {
+        let mut hash = fnv::FnvHasher::default();
+        std::hash::Hasher::write(&mut hash, record);
+        Written {
+            start: chat.start_time,
+            open: chat.end_time.is_none(),
+            record: std::hash::Hasher::finish(&hash),
+        }
+    }
 }
 
 /// Whole encoded chats waiting to be appended to the file, and when it was last synced.
@@ -188,13 +228,15 @@ impl Export {
         } else {
             ProgressBar::hidden()
         };
+        let follow = Follow::now(self.lookback);
         loop {
             // What has arrived is appended in one write before waiting for more: a page of
             // chats costs one system call, not one per chat.
             let next = match pages.try_next().now_or_never() {
                 Some(next) => next,
                 None => {
-                    self.flush(&mut out, &mut state, &pages, false)?;
+                    state.checkpoint = pages.checkpoint();
+                    self.flush(&mut out, &mut state, &follow, false)?;
                     pages.try_next().await
                 }
             };
@@ -202,21 +244,20 @@ impl Export {
                 Ok(Some(page)) => page,
                 Ok(None) => break,
                 Err(e) => {
-                    let saved = self.flush(&mut out, &mut state, &pages, true);
-                    bar.abandon();
-                    saved?;
-                    let written = out.written;
-                    let s = if written == 1 { "" } else { "s" };
-                    return Err(CliError::from_giosg(&e, Some(self.org)).context(format!(
-                        "{written} new chat{s} written to {}; run the same command again to resume",
-                        self.out.display()
-                    )));
+                    state.checkpoint = pages.checkpoint();
+                    return Err(self.stopped(&e, &mut out, &mut state, &follow, &bar));
                 }
             };
             for chat in &page.results {
+                let at = out.buf.len();
                 encoder
                     .chat(chat, &mut out.buf)
                     .map_err(|e| self.io_error(&e))?;
+                if follow.follows_chat(chat) {
+                    state
+                        .followed
+                        .insert(chat.id, Written::of(chat, &out.buf[at..]));
+                }
                 tracing::debug!(target: "giosg::export", id = %chat.id, "chat encoded");
             }
             out.pending += page.results.len() as u64;
@@ -225,26 +266,132 @@ impl Export {
                 bar.set_length(expected);
             }
             if out.buf.len() >= MAX_BATCH {
-                self.flush(&mut out, &mut state, &pages, false)?;
+                state.checkpoint = pages.checkpoint();
+                self.flush(&mut out, &mut state, &follow, false)?;
             }
         }
-        self.flush(&mut out, &mut state, &pages, true)?;
-        bar.finish_and_clear();
+        state.checkpoint = pages.checkpoint();
+        self.flush(&mut out, &mut state, &follow, true)?;
         warn::completeness(&pages.completeness());
+        let updated = if resumed {
+            self.follow_updates(
+                client,
+                &follow,
+                encoder.as_mut(),
+                &mut out,
+                &mut state,
+                &bar,
+            )
+            .await?
+        } else {
+            0
+        };
+        bar.finish_and_clear();
         Ok(Report {
-            written: out.written,
+            written: out.written - updated,
+            updated,
             resumed,
             cut,
         })
     }
 
+    /// Lists again, from the earliest of them, the chats followed (that may have changed since
+    /// they were written), and appends the newer version of each whose record differs (or of a chat the
+    /// file does not hold yet, that arrived meanwhile). Returns how many were updated.
+    async fn follow_updates(
+        &self,
+        client: &Client,
+        follow: &Follow,
+        encoder: &mut dyn Encoder,
+        out: &mut Appender,
+        state: &mut State,
+        bar: &ProgressBar,
+    ) -> Result<u64, CliError> {
+        // Only the chats followed can have changed (new ones came above): list from the
+        // earliest of them.
+        let Some(from) = state.followed.values().filter_map(|w| w.start).min() else {
+            return Ok(0);
+        };
+        let mut filter = self.filter.clone();
+        filter.since_id = None;
+        filter.start_time = Some(filter.start_time.map_or(from, |s| s.max(from)));
+        tracing::debug!(%from, followed = state.followed.len(), "listing again for updates");
+        let mut pages = client
+            .chats(self.org)
+            .filter(filter)
+            .concurrency(self.concurrency)
+            .unordered()
+            .pages();
+        let mut updated = 0;
+        let mut record = Vec::new();
+        loop {
+            let page = match pages.try_next().await {
+                Ok(Some(page)) => page,
+                Ok(None) => break,
+                Err(e) => return Err(self.stopped(&e, out, state, follow, bar)),
+            };
+            for chat in &page.results {
+                record.clear();
+                encoder
+                    .chat(chat, &mut record)
+                    .map_err(|e| self.io_error(&e))?;
+                let now = Written::of(chat, &record);
+                let newer = match state.followed.get(&chat.id) {
+                    Some(was) => was.record != now.record,
+                    // Not followed: written already unless it is one to follow (it arrived
+                    // since the listing above, or is an open chat never written).
+                    None => follow.follows_chat(chat),
+                };
+                if !newer {
+                    continue;
+                }
+                if state.followed.contains_key(&chat.id) {
+                    updated += 1;
+                }
+                out.buf.extend_from_slice(&record);
+                out.pending += 1;
+                state.followed.insert(chat.id, now);
+                bar.inc(1);
+            }
+            if out.buf.len() >= MAX_BATCH {
+                self.flush(out, state, follow, false)?;
+            }
+        }
+        self.flush(out, state, follow, true)?;
+        warn::completeness(&pages.completeness());
+        Ok(updated)
+    }
+
+    /// After a failed request: saves what was written, and says how far the export got.
+    fn stopped(
+        &self,
+        e: &giosg_async::Error,
+        out: &mut Appender,
+        state: &mut State,
+        follow: &Follow,
+        bar: &ProgressBar,
+    ) -> CliError {
+        let saved = self.flush(out, state, follow, true);
+        bar.abandon();
+        if let Err(saving) = saved {
+            return saving;
+        }
+        let written = out.written;
+        let s = if written == 1 { "" } else { "s" };
+        CliError::from_giosg(e, Some(self.org)).context(format!(
+            "{written} chat{s} written to {}; run the same command again to resume",
+            self.out.display()
+        ))
+    }
+
     /// Appends what waits; once [`SYNC_INTERVAL`] has passed (or when `force`d), syncs the
-    /// file and then records the state: the file's length and the work left.
+    /// file and then records the state: the file's length, the work left (`state.checkpoint`,
+    /// set by the caller) and the chats still followed.
     fn flush(
         &self,
         out: &mut Appender,
         state: &mut State,
-        pages: &PageStream<ReqwestTransport>,
+        follow: &Follow,
         force: bool,
     ) -> Result<(), CliError> {
         out.append().map_err(|e| self.io_error(&e))?;
@@ -253,7 +400,9 @@ impl Export {
         }
         out.file.sync_data().map_err(|e| self.io_error(&e))?;
         state.offset = out.len;
-        state.checkpoint = pages.checkpoint();
+        state
+            .followed
+            .retain(|_, w| follow.follows(w.start, w.open));
         self.save(state)?;
         out.synced = Instant::now();
         Ok(())
@@ -295,6 +444,7 @@ impl Export {
             .to_owned(),
             offset: 0,
             checkpoint,
+            followed: BTreeMap::new(),
         }
     }
 
@@ -317,6 +467,7 @@ impl Export {
                 let mut expected = saved.clone();
                 expected.offset = fresh.offset;
                 expected.checkpoint = None;
+                expected.followed.clear();
                 if expected != fresh {
                     return Err(CliError::usage(format!(
                         "{} was started with other options ({}); rerun with the same filters, ordering and --format, or choose another --out",

@@ -17,6 +17,7 @@ mod connect;
 mod demo;
 mod error;
 mod export;
+mod follow;
 mod list;
 mod output;
 mod resume;

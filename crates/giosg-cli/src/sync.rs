@@ -1,9 +1,9 @@
 //! `giosg chats sync`: keeps a local SQLite copy ([`giosg_store`]) true to the API.
 //!
 //! Each run lists, in start-time windows fetched concurrently, every chat that started since
-//! the earliest of: the last chat of the last complete listing (so new chats come), the
-//! earliest chat stored while still open (so it is seen to end), and now minus the lookback
-//! (so tags, carts and messages added to recent chats come). Each page is upserted in one
+//! the earliest of: the last chat of the last complete listing (so new chats come), and the
+//! chats [`crate::follow`] says may have changed (open ones, to see them end; recent ones, for
+//! the tags, carts and messages added to them). Each page is upserted in one
 //! transaction: a changed chat's rows are replaced, children included. Killed at any instant,
 //! a rerun lists the same again: the store keeps what it has, and nothing is lost. `--full`
 //! lists everything and marks the chats the server no longer serves as missing.
@@ -11,6 +11,7 @@
 use crate::args::SyncArgs;
 use crate::connect;
 use crate::error::{CliError, Failure};
+use crate::follow::Follow;
 use crate::warn;
 use chrono::TimeDelta;
 use futures_util::TryStreamExt;
@@ -36,7 +37,7 @@ pub async fn run(args: &SyncArgs) -> Result<(), CliError> {
     let sync = Sync {
         org: args.api.org,
         filter,
-        lookback: (args.lookback > TimeDelta::zero()).then_some(args.lookback),
+        lookback: args.follow.lookback,
         full: args.full,
         concurrency: args.concurrency.into(),
     };
@@ -80,8 +81,8 @@ pub struct Sync {
     pub org: Uuid,
     /// The filters the store is for.
     pub filter: ChatFilter,
-    /// Chats that started within this long are listed again (`None`: no lookback).
-    pub lookback: Option<TimeDelta>,
+    /// Chats that started within this long are listed again (zero: none).
+    pub lookback: TimeDelta,
     /// List everything, and mark what the server no longer serves.
     pub full: bool,
     /// Requests at once.
@@ -129,14 +130,9 @@ impl Sync {
         let Some(until) = store.listed_until().map_err(err)? else {
             return Ok(None);
         };
-        let mut from = until;
-        if let Some(open) = store.earliest_open().map_err(err)? {
-            from = from.min(open);
-        }
-        if let Some(lookback) = self.lookback {
-            from = from.min(DateTime::<Utc>::from(std::time::SystemTime::now()) - lookback);
-        }
-        Ok(Some(from))
+        let follow = Follow::now(self.lookback);
+        let open = store.earliest_open(follow.open_since()).map_err(err)?;
+        Ok(Some(until.min(follow.from(open))))
     }
 
     /// Lists and stores; with `progress`, draws a progress bar on stderr.

@@ -336,12 +336,13 @@ impl Store {
         Ok(())
     }
 
-    /// The start time of the earliest chat stored while it was still going on (no end time):
-    /// a sync lists again from there, to see it end.
-    pub fn earliest_open(&self) -> Result<Option<DateTime<Utc>>, Error> {
+    /// The start time of the earliest chat stored while it was still going on (no end time)
+    /// that started at `since` or later: a sync lists again from there, to see it end.
+    pub fn earliest_open(&self, since: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, Error> {
         let t: Option<String> = self.conn.query_row(
-            "SELECT min(start_time) FROM chats WHERE end_time IS NULL AND missing_since IS NULL",
-            [],
+            "SELECT min(start_time) FROM chats
+             WHERE end_time IS NULL AND missing_since IS NULL AND start_time >= ?1",
+            [time::format(&since)],
             |r| r.get(0),
         )?;
         Ok(t.and_then(|t| time::parse(&t).ok()))

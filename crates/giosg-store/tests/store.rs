@@ -288,7 +288,10 @@ fn open_chats_and_how_far_the_listing_got_are_remembered() {
     chats[6].end_time = None;
     chats[8].end_time = None;
     store.upsert(&chats).unwrap();
-    assert_eq!(store.earliest_open().unwrap(), chats[6].start_time);
+    let first = chats[0].start_time.unwrap();
+    assert_eq!(store.earliest_open(first).unwrap(), chats[6].start_time);
+    let after_six = chats[7].start_time.unwrap();
+    assert_eq!(store.earliest_open(after_six).unwrap(), chats[8].start_time);
     let last = chats.iter().filter_map(|c| c.start_time).max();
     store.complete(last, false).unwrap();
     store.complete(None, false).unwrap();

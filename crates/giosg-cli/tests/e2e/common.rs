@@ -122,3 +122,13 @@ pub fn temp_dir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("a temporary directory");
     dir
 }
+
+/// `count` generated chats that started over the last day or two (the newest ended): recent
+/// enough for a rerun of `sync` or `export` to follow them.
+pub fn recent_chats(seed: u64, count: usize) -> Vec<Chat> {
+    let now = giosg_async::DateTime::<giosg_async::Utc>::from(std::time::SystemTime::now());
+    // Chats come at most 30 minutes apart: `count` of them fit in `count` half hours.
+    let start = now - chrono::TimeDelta::minutes(30 * count as i64 + 60);
+    let mut generator = giosg_mock::Generator::new(seed, start);
+    (0..count).map(|_| generator.chat()).collect()
+}

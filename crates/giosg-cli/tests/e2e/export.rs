@@ -1,7 +1,7 @@
 //! `giosg chats export` resumes: after a complete run, after new chats arrive, after a torn
 //! write, and after a kill at random points, the file holds every chat exactly once.
 
-use crate::common::{chats, ids, jsonl, mock, run, temp_dir};
+use crate::common::{chats, ids, jsonl, mock, recent_chats, run, temp_dir};
 use giosg_mock::{FaultPlan, MockServer};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -61,6 +61,70 @@ fn a_rerun_appends_only_new_chats() {
     );
     let all = jsonl(&std::fs::read_to_string(&file).unwrap());
     assert_eq!(sorted(ids(&all)), sorted(ids(&mock.chats())));
+}
+
+#[test]
+fn a_rerun_appends_the_newer_version_of_each_chat_that_changed() {
+    for (name, format) in FORMATS {
+        // Recent chats, three of them still going on.
+        let mut chats0 = recent_chats(43, 40);
+        for c in &mut chats0 {
+            c.end_time = c.end_time.or(c.start_time);
+        }
+        for c in chats0.iter_mut().rev().take(3) {
+            c.end_time = None;
+        }
+        let mock = MockServer::builder().chats(chats0.clone()).start().unwrap();
+        let dir = temp_dir(&format!("follow-{name}"));
+        let file = dir.join("chats.out");
+        run(&mut export(&mock, format, &file)).ok();
+
+        // One open chat ends with one more message, a chat that had ended gets a tag, one
+        // new chat comes.
+        let mut ended = chats0[38].clone();
+        ended.end_time = ended.start_time;
+        ended.logs.push(giosg_model::ChatLog::new());
+        let mut tagged = chats0[5].clone();
+        tagged.tags.push(giosg_model::Tag::new("Followed up"));
+        let last = chats0.last().unwrap().start_time.unwrap();
+        let new = giosg_mock::Generator::new(7, last + chrono::TimeDelta::minutes(1)).chat();
+        mock.push_chats(vec![ended.clone(), tagged.clone(), new.clone()]);
+
+        let before = std::fs::read(&file).unwrap();
+        let out = run(&mut export(&mock, format, &file));
+        out.ok();
+        // A row per message has no tags: there, the tagged chat's records did not change.
+        let updated = if name == "csv-logs" { 1 } else { 2 };
+        assert!(
+            out.stderr
+                .contains(&format!("exported 1 new chat and {updated} updated")),
+            "{name}: {}",
+            out.stderr
+        );
+        // Appended only: the first run's records stay as they were.
+        let after = std::fs::read(&file).unwrap();
+        assert_eq!(&after[..before.len()], &before[..], "{name}");
+        // The last record of each id is the chat as the server has it now.
+        if name == "jsonl" {
+            let mut newest = std::collections::BTreeMap::new();
+            for chat in jsonl(&String::from_utf8(after.clone()).unwrap()) {
+                newest.insert(chat.id, chat);
+            }
+            let served: std::collections::BTreeMap<_, _> =
+                mock.chats().into_iter().map(|c| (c.id, c)).collect();
+            assert_eq!(newest, served);
+        }
+
+        // Nothing changed since: a rerun appends nothing.
+        let again = run(&mut export(&mock, format, &file));
+        again.ok();
+        assert!(
+            again.stderr.contains("exported 0 new chats to"),
+            "{name}: {}",
+            again.stderr
+        );
+        assert_eq!(std::fs::read(&file).unwrap(), after, "{name}");
+    }
 }
 
 fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {

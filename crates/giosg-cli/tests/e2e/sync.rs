@@ -1,7 +1,7 @@
 //! `giosg chats sync` keeps a SQLite copy true: new chats, chats that changed, chats deleted
 //! upstream (with --full), crash-safe; `summary --db` gives the figures offline.
 
-use crate::common::{chats, mock, run, temp_dir};
+use crate::common::{chats, mock, recent_chats, run, temp_dir};
 use giosg_mock::{Fault, FaultPlan, MockServer};
 use giosg_model::{Chat, ChatFilter, Tag};
 use giosg_store::Store;
@@ -70,7 +70,7 @@ fn a_sync_stores_every_chat_and_a_second_one_changes_nothing() {
 
 #[test]
 fn chats_that_end_or_change_and_new_chats_are_followed() {
-    let mut chats0 = giosg_mock::generate(62, 60);
+    let mut chats0 = recent_chats(62, 60);
     // The last five are still going on; the others have ended.
     for c in &mut chats0 {
         c.end_time = c.end_time.or(c.start_time);
