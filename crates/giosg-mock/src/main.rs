@@ -142,8 +142,7 @@ fn log_line(request: &RecordedRequest) -> String {
     }
     line.push_str(&format!(" {}", request.status));
     if let Some(fault) = &request.fault {
-        line.push(' ');
-        line.push_str(fault);
+        line.push_str(&format!(" {fault:?}"));
     }
     line
 }
