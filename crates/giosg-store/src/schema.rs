@@ -1,0 +1,200 @@
+//! The schema: its text, its version, and the migrations from older versions.
+
+use crate::Error;
+use rusqlite::Connection;
+
+/// The schema's version, kept in `PRAGMA user_version`.
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// The current schema's text: [`SCHEMA`], and part of the migration from the one before.
+macro_rules! schema {
+    () => {
+        "
+CREATE TABLE sync_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    org TEXT NOT NULL,           -- the organisation the file was made for
+    filter TEXT NOT NULL,        -- its filters, as the API's query string (page size aside)
+    listed_until TEXT,           -- start time of the last chat of the last complete listing
+    last_sync_at TEXT,
+    last_full_sync_at TEXT
+);
+CREATE TABLE chats (
+    seq INTEGER PRIMARY KEY,     -- this stored version's row number: children refer to it
+    id TEXT NOT NULL UNIQUE,
+    token TEXT,
+    start_time TEXT,
+    end_time TEXT,
+    updated_at TEXT,
+    is_private INTEGER,
+    is_real_conversation INTEGER,
+    is_autosuggested INTEGER,
+    room_id TEXT,
+    operator_message_count INTEGER,
+    visitor_message_count INTEGER,
+    message_count INTEGER,
+    start_url TEXT,
+    start_url_title TEXT,
+    autosuggest_url TEXT,
+    autosuggest_url_title TEXT,
+    json TEXT NOT NULL,          -- the whole chat as the API sent it (unknown members included)
+    fetched_at TEXT NOT NULL,    -- when this version was stored
+    missing_since TEXT           -- when a full sync found the server no longer serves it
+);
+CREATE INDEX chats_by_start_time ON chats (start_time);
+CREATE INDEX chats_by_room ON chats (room_id, start_time);
+CREATE INDEX chats_open ON chats (start_time) WHERE end_time IS NULL;
+CREATE TABLE chat_logs (
+    chat_seq INTEGER NOT NULL REFERENCES chats (seq) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    chat_id TEXT NOT NULL,
+    created_at TEXT,
+    sender_type INTEGER,
+    sender_id TEXT,
+    type INTEGER,
+    message TEXT,
+    display_name TEXT,
+    PRIMARY KEY (chat_seq, position)
+) WITHOUT ROWID;
+CREATE TABLE chat_tags (
+    chat_seq INTEGER NOT NULL REFERENCES chats (seq) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    chat_id TEXT NOT NULL,
+    name TEXT,
+    PRIMARY KEY (chat_seq, position)
+) WITHOUT ROWID;
+CREATE INDEX chat_tags_by_name ON chat_tags (name);
+CREATE TABLE chat_api_data (
+    chat_seq INTEGER NOT NULL REFERENCES chats (seq) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    chat_id TEXT NOT NULL,
+    name TEXT,
+    value TEXT,
+    PRIMARY KEY (chat_seq, position)
+) WITHOUT ROWID;
+CREATE TABLE shopping_carts (
+    chat_seq INTEGER NOT NULL REFERENCES chats (seq) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    chat_id TEXT NOT NULL,
+    id TEXT,
+    opened_at TEXT,
+    total_price TEXT,
+    monthly_total_price TEXT,
+    currency TEXT,
+    locked_at TEXT,
+    PRIMARY KEY (chat_seq, position)
+) WITHOUT ROWID;
+CREATE TABLE cart_products (
+    chat_seq INTEGER NOT NULL REFERENCES chats (seq) ON DELETE CASCADE,
+    cart_position INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    chat_id TEXT NOT NULL,
+    id TEXT,
+    name TEXT,
+    description TEXT,
+    category TEXT,
+    product_number TEXT,
+    price TEXT,
+    quantity INTEGER,
+    monthly_price TEXT,
+    monthly_quantity INTEGER,
+    stock_balance INTEGER,
+    added_at TEXT,
+    deleted_at TEXT,
+    PRIMARY KEY (chat_seq, cart_position, position)
+) WITHOUT ROWID;
+"
+    };
+}
+
+/// The current schema (version 2).
+///
+/// Every child row refers to its chat by `chat_seq`, the chat row's own number (`chats.seq`,
+/// new for each stored version of a chat), and carries the chat's id too (`chat_id`) for
+/// reading. Keying the children by a number that only grows keeps each page's writes at the
+/// end of the tables: random UUID keys would rewrite index pages all over the file on every
+/// page of chats. Join a chat's children on `chat_seq = chats.seq`.
+pub const SCHEMA: &str = schema!();
+
+/// Brings the schema to [`SCHEMA_VERSION`].
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), Error> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Err(Error::NewerSchema(version));
+    }
+    if version == SCHEMA_VERSION {
+        return Ok(());
+    }
+    // Tables are renamed and dropped: their foreign keys must not act meanwhile (the pragma
+    // is a no-op inside a transaction, so it goes around it).
+    conn.pragma_update(None, "foreign_keys", false)?;
+    let tx = conn.transaction()?;
+    match version {
+        0 => tx.execute_batch(SCHEMA)?,
+        1 => tx.execute_batch(MIGRATE_1_TO_2)?,
+        _ => unreachable!("versions above {SCHEMA_VERSION} are refused above"),
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    Ok(())
+}
+
+/// From schema 1 (children keyed by the chat's UUID text) to 2 (by the chat row's number):
+/// the old tables are renamed, the new ones made, every row copied, the old ones dropped.
+const MIGRATE_1_TO_2: &str = concat!(
+    "
+DROP INDEX chats_by_start_time;
+DROP INDEX chats_by_room;
+DROP INDEX chats_open;
+DROP INDEX chat_tags_by_name;
+ALTER TABLE sync_state RENAME TO v1_sync_state;
+ALTER TABLE chats RENAME TO v1_chats;
+ALTER TABLE chat_logs RENAME TO v1_chat_logs;
+ALTER TABLE chat_tags RENAME TO v1_chat_tags;
+ALTER TABLE chat_api_data RENAME TO v1_chat_api_data;
+ALTER TABLE shopping_carts RENAME TO v1_shopping_carts;
+ALTER TABLE cart_products RENAME TO v1_cart_products;
+",
+    schema!(),
+    "
+INSERT INTO sync_state SELECT * FROM v1_sync_state;
+INSERT INTO chats (id, token, start_time, end_time, updated_at, is_private,
+        is_real_conversation, is_autosuggested, room_id, operator_message_count,
+        visitor_message_count, message_count, start_url, start_url_title, autosuggest_url,
+        autosuggest_url_title, json, fetched_at, missing_since)
+    SELECT id, token, start_time, end_time, updated_at, is_private, is_real_conversation,
+        is_autosuggested, room_id, operator_message_count, visitor_message_count,
+        message_count, start_url, start_url_title, autosuggest_url, autosuggest_url_title,
+        json, fetched_at, missing_since
+    FROM v1_chats ORDER BY start_time, id;
+INSERT INTO chat_logs (chat_seq, position, chat_id, created_at, sender_type, sender_id, type,
+        message, display_name)
+    SELECT c.seq, o.position, o.chat_id, o.created_at, o.sender_type, o.sender_id, o.type,
+        o.message, o.display_name
+    FROM v1_chat_logs o JOIN chats c ON c.id = o.chat_id;
+INSERT INTO chat_tags (chat_seq, position, chat_id, name)
+    SELECT c.seq, o.position, o.chat_id, o.name FROM v1_chat_tags o JOIN chats c ON c.id = o.chat_id;
+INSERT INTO chat_api_data (chat_seq, position, chat_id, name, value)
+    SELECT c.seq, o.position, o.chat_id, o.name, o.value
+    FROM v1_chat_api_data o JOIN chats c ON c.id = o.chat_id;
+INSERT INTO shopping_carts (chat_seq, position, chat_id, id, opened_at, total_price,
+        monthly_total_price, currency, locked_at)
+    SELECT c.seq, o.position, o.chat_id, o.id, o.opened_at, o.total_price,
+        o.monthly_total_price, o.currency, o.locked_at
+    FROM v1_shopping_carts o JOIN chats c ON c.id = o.chat_id;
+INSERT INTO cart_products (chat_seq, cart_position, position, chat_id, id, name, description,
+        category, product_number, price, quantity, monthly_price, monthly_quantity,
+        stock_balance, added_at, deleted_at)
+    SELECT c.seq, o.cart_position, o.position, o.chat_id, o.id, o.name, o.description,
+        o.category, o.product_number, o.price, o.quantity, o.monthly_price,
+        o.monthly_quantity, o.stock_balance, o.added_at, o.deleted_at
+    FROM v1_cart_products o JOIN chats c ON c.id = o.chat_id;
+DROP TABLE v1_cart_products;
+DROP TABLE v1_shopping_carts;
+DROP TABLE v1_chat_api_data;
+DROP TABLE v1_chat_tags;
+DROP TABLE v1_chat_logs;
+DROP TABLE v1_chats;
+DROP TABLE v1_sync_state;
+"
+);
