@@ -29,14 +29,16 @@ use crate::output::{CsvEncoder, Encoder, JsonlEncoder};
 use crate::resume::{self, Layout, ResumeError};
 use crate::warn;
 use futures_util::{FutureExt, TryStreamExt};
-use giosg_async::{Chat, ChatFilter, Checkpoint, Client, DateTime, Utc, Uuid};
+use giosg_async::{ChatFilter, Checkpoint, Client, Uuid};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, IsTerminal, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+mod state;
+
+use state::{describe, sync_parent, State, Written};
 
 /// How long appending goes on between two syncs to disk (and saves of the state): a time
 /// rather than a count of chats, so that a fast export does not spend its time waiting for
@@ -45,9 +47,6 @@ pub const SYNC_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The most encoded chats held before they are appended, in bytes.
 const MAX_BATCH: usize = 1 << 20;
-
-/// The version of the state file's layout.
-const STATE_VERSION: u32 = 1;
 
 /// Runs `giosg chats export`, then says on stderr what it did.
 pub async fn run(args: &ExportArgs) -> Result<(), CliError> {
@@ -121,47 +120,6 @@ impl Report {
             ));
         }
         line
-    }
-}
-
-/// What is saved beside an export file so that a rerun resumes it exactly.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct State {
-    version: u32,
-    org: Uuid,
-    /// The listing's filter (`page_size` aside: it does not change which chats are listed).
-    filter: ChatFilter,
-    /// `jsonl`, `csv` or `csv-logs`.
-    format: String,
-    /// The file's length when this state was saved: everything before it is complete and
-    /// accounted for by `checkpoint`.
-    offset: u64,
-    /// The work left; `None` before the first answer.
-    checkpoint: Option<Checkpoint>,
-    /// The chats written that may still change, as written (older states have none).
-    #[serde(default)]
-    followed: BTreeMap<Uuid, Written>,
-}
-
-/// A chat as the file holds it, for telling whether the server's version differs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-struct Written {
-    #[serde(with = "giosg_async::time::option")]
-    start: Option<DateTime<Utc>>,
-    open: bool,
-    /// FNV-1a of the chat's record in the file.
-    record: u64,
-}
-
-impl Written {
-    fn of(chat: &Chat, record: &[u8]) -> Written {
-        let mut hash = fnv::FnvHasher::default();
-        std::hash::Hasher::write(&mut hash, record);
-        Written {
-            start: chat.start_time,
-            open: chat.end_time.is_none(),
-            record: std::hash::Hasher::finish(&hash),
-        }
     }
 }
 
@@ -408,46 +366,6 @@ impl Export {
         Ok(())
     }
 
-    /// The state file's path: `<file>.giosg-state`.
-    fn state_path(&self) -> PathBuf {
-        let mut name = self.out.as_os_str().to_owned();
-        name.push(".giosg-state");
-        PathBuf::from(name)
-    }
-
-    /// Replaces the state file atomically: a new file, synced, renamed over the old one.
-    fn save(&self, state: &State) -> Result<(), CliError> {
-        let path = self.state_path();
-        let mut tmp = path.clone().into_os_string();
-        tmp.push(".tmp");
-        let tmp = PathBuf::from(tmp);
-        let json = serde_json::to_vec(state).expect("a state serialises");
-        let written = File::create(&tmp)
-            .and_then(|mut f| f.write_all(&json).and_then(|()| f.sync_all()))
-            .and_then(|()| std::fs::rename(&tmp, &path));
-        written.map_err(|e| CliError::io(path.display(), &e))?;
-        sync_parent(&path);
-        Ok(())
-    }
-
-    /// The state this export would start a new file with.
-    fn fresh_state(&self, checkpoint: Option<Checkpoint>) -> State {
-        State {
-            version: STATE_VERSION,
-            org: self.org,
-            filter: self.filter.selection(),
-            format: match (self.format, self.csv_logs) {
-                (ExportFormat::Jsonl, _) => "jsonl",
-                (ExportFormat::Csv, false) => "csv",
-                (ExportFormat::Csv, true) => "csv-logs",
-            }
-            .to_owned(),
-            offset: 0,
-            checkpoint,
-            followed: BTreeMap::new(),
-        }
-    }
-
     /// Opens (or creates) the file and its state, cuts what the state does not account for,
     /// and leaves the file positioned at its end. Returns the appender, the state, the bytes
     /// cut and whether an earlier run is being continued.
@@ -539,46 +457,10 @@ impl Export {
         Ok((out, state, cut, resumed))
     }
 
-    /// The saved state, if there is one.
-    fn load(&self) -> Result<Option<State>, CliError> {
-        let path = self.state_path();
-        let bytes = match std::fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(CliError::io(path.display(), &e)),
-        };
-        let state: State = serde_json::from_slice(&bytes).map_err(|e| {
-            CliError::usage(format!(
-                "{} is not an export state ({e}); remove it to start {} afresh",
-                path.display(),
-                self.out.display()
-            ))
-        })?;
-        if state.version != STATE_VERSION {
-            return Err(CliError::usage(format!(
-                "{} has state version {}, this giosg writes {STATE_VERSION}",
-                path.display(),
-                state.version
-            )));
-        }
-        Ok(Some(state))
-    }
-
     /// A local failure on the output file.
     fn io_error(&self, e: &io::Error) -> CliError {
         CliError::io(self.out.display(), e)
     }
-}
-
-/// The options a state was written with, for an error message.
-fn describe(state: &State) -> String {
-    let query = giosg_async::query::encode(&state.filter);
-    let query = if query.is_empty() {
-        "no filters".to_owned()
-    } else {
-        query
-    };
-    format!("--format {}, {query}", state.format)
 }
 
 /// A progress bar of the chats fetched: done / count (once known), rate, ETA.
@@ -595,20 +477,4 @@ pub(crate) fn progress_bar() -> ProgressBar {
     )
     .progress_chars("=> ");
     ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(style)
-}
-
-/// Syncs the directory holding a new file, so that the file's name survives a crash too.
-fn sync_parent(path: &Path) {
-    #[cfg(unix)]
-    {
-        let parent = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        if let Ok(dir) = File::open(parent) {
-            let _ = dir.sync_all();
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = path;
 }
