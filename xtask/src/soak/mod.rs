@@ -17,17 +17,19 @@
 use futures_util::StreamExt;
 use giosg_mock::{Fault, FaultPlan, MockServer};
 use giosg_model::{ChatFilter, Uuid};
-use giosg_transport::{
-    AsyncClient, AsyncTransport, Client, FromSettings, RetryPolicy, Transport, TransportError,
-    TransportErrorKind,
-};
+use giosg_transport::{AsyncClient, Client, FromSettings, RetryPolicy};
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fmt::Write as _;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Once};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+mod report;
+mod watch;
+
+use report::report;
+use watch::{builder, count_panics, Seen, Watched, PANICS};
 
 /// One soak's settings.
 #[derive(Clone, Debug)]
@@ -102,101 +104,6 @@ impl Config {
             Fault::IgnoreSinceId,
         ]
     }
-}
-
-static PANICS: AtomicU64 = AtomicU64::new(0);
-
-/// Counts every panic, on any thread (the mock's included), then reports it as usual.
-fn count_panics() {
-    static HOOK: Once = Once::new();
-    HOOK.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            PANICS.fetch_add(1, Ordering::SeqCst);
-            previous(info);
-        }));
-    });
-}
-
-/// What a transport wrapper saw.
-#[derive(Default)]
-struct Seen {
-    sends: AtomicU64,
-    waits: Mutex<Vec<Duration>>,
-}
-
-/// A transport that only talks to loopback, within a request budget, recording its waits (and
-/// then waiting them).
-struct Watched<T> {
-    inner: T,
-    seen: Arc<Seen>,
-    max_requests: u64,
-}
-
-impl<T> Watched<T> {
-    fn admit(&self, request: &http::Request<Vec<u8>>) -> Result<(), TransportError> {
-        let n = self.seen.sends.fetch_add(1, Ordering::SeqCst) + 1;
-        if n > self.max_requests {
-            return Err(TransportError::new(
-                TransportErrorKind::Other,
-                format!("soak: request budget of {} exhausted", self.max_requests),
-            ));
-        }
-        if request.uri().host() != Some("127.0.0.1") {
-            return Err(TransportError::new(
-                TransportErrorKind::Other,
-                format!("soak: refusing a request off loopback: {}", request.uri()),
-            ));
-        }
-        Ok(())
-    }
-
-    fn record(&self, wait: Duration) {
-        self.seen
-            .waits
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(wait);
-    }
-}
-
-impl<T: Transport> Transport for Watched<T> {
-    fn send(
-        &self,
-        request: http::Request<Vec<u8>>,
-    ) -> Result<http::Response<Vec<u8>>, TransportError> {
-        self.admit(&request)?;
-        self.inner.send(request)
-    }
-    fn sleep(&self, duration: Duration) {
-        self.record(duration);
-        self.inner.sleep(duration);
-    }
-}
-
-#[async_trait::async_trait]
-impl<T: AsyncTransport> AsyncTransport for Watched<T> {
-    async fn send(
-        &self,
-        request: http::Request<Vec<u8>>,
-    ) -> Result<http::Response<Vec<u8>>, TransportError> {
-        self.admit(&request)?;
-        self.inner.send(request).await
-    }
-    async fn sleep(&self, duration: Duration) {
-        self.record(duration);
-        self.inner.sleep(duration).await;
-    }
-}
-
-fn builder<C>(config: &Config, mock: &MockServer) -> giosg_transport::ClientBuilder<C> {
-    giosg_transport::ClientBuilder::<C>::default()
-        .base_url(mock.base_url())
-        .token(mock.token())
-        .retry_policy(config.policy.clone())
-        .read_timeout(config.read_timeout)
-        .connect_timeout(Duration::from_secs(2))
-        .timeout(Duration::from_secs(10))
 }
 
 /// One transport's soak.
@@ -527,115 +434,6 @@ pub fn run(args: &[&str]) -> Result<(), String> {
     } else {
         Err(format!("soak failed:\n{}", problems.join("\n")))
     }
-}
-
-fn report(config: &Config, runs: &[Run], problems: &[String], total: Duration) -> String {
-    let mut s = format!(
-        "# Fault soak report (`cargo xtask soak{}`)\n\n",
-        match config.mode {
-            "quick" => " --quick",
-            _ => "",
-        }
-    );
-    let p = &config.policy;
-    let _ = writeln!(
-        s,
-        "{} chats (seed {}) exported through giosg-mock on 127.0.0.1 with {:.0}% of requests \
-         faulted, each of the {} kinds equally likely; page size {}; read timeout {:?}, stalls \
-         of {:?}; drift and insertions add, and retention deletes, {} chats each time. Retry policy: {} attempts, backoff {:?} to {:?}, at most \
-         {:?} waiting per page. Budget per transport: {} requests, {:?}.\n",
-        config.chats,
-        config.seed,
-        config.fault_rate * 100.0,
-        config.faults().len(),
-        config.page_size,
-        config.read_timeout,
-        config.stall,
-        config.drift,
-        p.max_attempts,
-        p.base_delay,
-        p.max_delay,
-        p.max_total_wait,
-        config.max_requests,
-        config.max_wall,
-    );
-    let _ = write!(s, "| |");
-    for r in runs {
-        let _ = write!(s, " {} |", r.name);
-    }
-    let _ = write!(s, "\n| --- |");
-    for _ in runs {
-        let _ = write!(s, " ---: |");
-    }
-    s.push('\n');
-    let mut row = |label: &str, f: &dyn Fn(&Run) -> String| {
-        let _ = write!(s, "| {label} |");
-        for r in runs {
-            let _ = write!(s, " {} |", f(r));
-        }
-        s.push('\n');
-    };
-    row("requests served", &|r| r.requests.to_string());
-    row("requests sent by the client", &|r| r.sends.to_string());
-    row("faulted requests", &|r| {
-        let n: usize = r.faults.values().sum();
-        format!("{n} ({:.1}%)", 100.0 * n as f64 / r.requests.max(1) as f64)
-    });
-    let kinds: Vec<String> = {
-        let mut k: Vec<String> = runs.iter().flat_map(|r| r.faults.keys().cloned()).collect();
-        k.sort();
-        k.dedup();
-        k
-    };
-    for kind in &kinds {
-        row(&format!("— {kind}"), &|r| {
-            r.faults.get(kind).copied().unwrap_or(0).to_string()
-        });
-    }
-    row("retries", &|r| r.waits.len().to_string());
-    row("most attempts at one page", &|r| {
-        format!("{} (max {})", r.most_attempts, p.max_attempts)
-    });
-    row("longest wait", &|r| {
-        format!(
-            "{:?} (max {:?})",
-            r.waits.iter().max().copied().unwrap_or_default(),
-            p.max_delay
-        )
-    });
-    row("chats yielded", &|r| r.yielded.to_string());
-    row("original chats still served, each exactly once", &|r| {
-        format!(
-            "{} of {}",
-            r.originals - r.deleted - r.missing,
-            r.originals - r.deleted
-        )
-    });
-    row("original chats deleted meanwhile", &|r| {
-        r.deleted.to_string()
-    });
-    row("chats yielded twice", &|r| r.duplicates.to_string());
-    row("chats out of order (ordered listings)", &|r| {
-        r.out_of_order.to_string()
-    });
-    row("chats added meanwhile (seen / added)", &|r| {
-        format!("{} / {}", r.drifted_seen, r.drifted_total)
-    });
-    row("repeats dropped", &|r| {
-        r.dropped.map_or("—".to_owned(), |d| d.to_string())
-    });
-    row("panics", &|r| r.panics.to_string());
-    row("wall time", &|r| format!("{:.1} s", r.wall.as_secs_f64()));
-    let _ = writeln!(s, "\nTotal wall time: {:.1} s.\n", total.as_secs_f64());
-    if problems.is_empty() {
-        s.push_str("Result: **pass**. Every original chat still served exactly once, no chat twice, ordered listings in order, no panic, every request within the retry policy.\n");
-    } else {
-        s.push_str("Result: **FAIL**.\n\n");
-        for p in problems {
-            let _ = writeln!(s, "- {p}");
-        }
-    }
-    s
 }
 
 #[cfg(test)]
