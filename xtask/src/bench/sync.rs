@@ -146,9 +146,10 @@ pub fn section(
          (nothing changed) started with `--log-requests`; the requests are the lines it logged \
          before a request this benchmark sends once the sync has exited{failed}. A sync lists \
          from the earliest of: the last chat of the last listing, the earliest chat stored \
-         while still open (`end_time: null`), and now minus the lookback. In the generated \
+         while still open (`end_time: null`) that started within the last {OPEN_FOR_DAYS} days \
+         (older ones are taken as abandoned), and now minus the lookback. In the generated \
          data (`generate({SEED}, {n})`) chats start {} to {}, 0 to 30 minutes apart; {} of \
-         them ({:.1}%) are still open, the earliest starting {}. At {} (now minus \
+         them ({:.1}%) are still open, the earliest followed starting {}. At {} (now minus \
          {LOOKBACK_DAYS} days: {}), {} chats start within the lookback or later ({} of them \
          after now: the generated data can run into the future), and the second sync lists \
          from {} ({}): {} chats, {} pages.",
@@ -295,12 +296,17 @@ fn remove_db(db: &Path) {
     }
 }
 
+/// How long a chat still open is followed after it started (`giosg_cli::follow::OPEN_FOR`,
+/// which this models: the CLI is a binary).
+const OPEN_FOR_DAYS: u64 = 30;
+
 /// When the generated chats start, and where a sync with the lookback lists from.
 struct Data {
     first: DateTime<Utc>,
     last: DateTime<Utc>,
     /// Chats with no end time.
     open: usize,
+    /// The earliest open chat that started within [`OPEN_FOR_DAYS`] before now.
     earliest_open: Option<DateTime<Utc>>,
     /// Now minus the lookback.
     lookback: DateTime<Utc>,
@@ -328,14 +334,17 @@ impl Data {
         let lookback = DateTime::<Utc>::from(
             SystemTime::from(now) - Duration::from_secs(LOOKBACK_DAYS * 24 * 3600),
         );
+        let open_since = DateTime::<Utc>::from(
+            SystemTime::from(now) - Duration::from_secs(OPEN_FOR_DAYS * 24 * 3600),
+        );
         let (mut first, mut last) = (None, DateTime::<Utc>::MIN_UTC);
         let (mut open, mut earliest_open) = (0, None);
         let (mut in_lookback, mut in_future) = (0, 0);
         for (start, is_open) in starts() {
             first.get_or_insert(start);
             last = last.max(start);
-            if is_open {
-                open += 1;
+            open += usize::from(is_open);
+            if is_open && start >= open_since && start <= now {
                 earliest_open = Some(earliest_open.map_or(start, |e: DateTime<Utc>| e.min(start)));
             }
             in_lookback += usize::from(start >= lookback);
@@ -393,8 +402,8 @@ mod tests {
     }
 
     #[test]
-    fn the_second_sync_lists_from_the_earliest_open_chat() {
-        // Ten years on: no chat started within the lookback.
+    fn the_second_sync_lists_from_the_earliest_open_chat_still_followed() {
+        // Ten years on: no chat started within the lookback, and no open one is followed.
         let epoch = giosg_mock::epoch().timestamp();
         let now = giosg_model::DateTime::from_timestamp(epoch + 3650 * 86_400, 0).unwrap();
         let data = super::Data::of(2_000, now);
@@ -403,8 +412,15 @@ mod tests {
             data.first,
             giosg_mock::generate(super::SEED, 1)[0].start_time.unwrap()
         );
-        assert_eq!(Some(data.from), data.earliest_open);
+        assert_eq!(data.earliest_open, None);
+        assert_eq!(data.from, data.last);
         assert_eq!(data.in_lookback, 0);
-        assert!(data.relisted > 1_900);
+        assert_eq!(data.relisted, 1);
+        // The day after the last chat started: the open chats of the last 30 days are.
+        let now = giosg_model::DateTime::from_timestamp(data.last.timestamp() + 86_400, 0).unwrap();
+        let data = super::Data::of(2_000, now);
+        assert!(data.earliest_open.is_some_and(|e| e < data.last));
+        assert!(data.from <= data.earliest_open.unwrap());
+        assert!(data.relisted > 10 && data.relisted < 2_000);
     }
 }
