@@ -148,7 +148,7 @@ fn builder<C>(setup: &Setup) -> giosg_transport::ClientBuilder<C> {
 }
 
 /// The blocking client over ureq.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct Blocking {
     waits: Arc<Mutex<Vec<Duration>>>,
 }
@@ -232,6 +232,7 @@ impl Harness for Blocking {
 }
 
 /// The async client over reqwest, driven on a current-thread tokio runtime.
+#[derive(Debug)]
 pub struct Async {
     waits: Arc<Mutex<Vec<Duration>>>,
     runtime: tokio::runtime::Runtime,

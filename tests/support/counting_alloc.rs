@@ -26,6 +26,7 @@ fn shrink(n: usize) {
 }
 
 // SAFETY: every call is forwarded to the system allocator unchanged; only counters are kept.
+#[allow(unsafe_code)]
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let p = System.alloc(layout);
@@ -59,7 +60,7 @@ unsafe impl GlobalAlloc for Counting {
 static ALLOCATOR: Counting = Counting;
 
 /// The most heap this thread held at once while `f` ran, beyond what it held before.
-pub fn peak_heap<T>(f: impl FnOnce() -> T) -> (T, usize) {
+pub(crate) fn peak_heap<T>(f: impl FnOnce() -> T) -> (T, usize) {
     let start = LIVE.with(Cell::get);
     PEAK.with(|p| p.set(start));
     let value = f();

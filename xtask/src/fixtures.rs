@@ -5,7 +5,7 @@ use giosg_model::{Chat, Page};
 use std::path::{Path, PathBuf};
 
 /// The seed every generated fixture comes from.
-pub const SEED: u64 = 20_150_213;
+pub(crate) const SEED: u64 = 20_150_213;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -36,7 +36,7 @@ fn page(all: &[Chat], number: u64, size: u64) -> Page<Chat> {
 }
 
 /// Every generated fixture: (file name, contents).
-pub fn render() -> Vec<(&'static str, String)> {
+pub(crate) fn render() -> Vec<(&'static str, String)> {
     let chats = generate(SEED, 1000);
     let pages = [
         ("page-25-first.json", page(&chats, 1, 25)),
@@ -53,7 +53,7 @@ pub fn render() -> Vec<(&'static str, String)> {
         .collect()
 }
 
-pub fn write() -> Result<(), String> {
+pub(crate) fn write() -> Result<(), String> {
     let dir = root();
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     for (name, json) in render() {
@@ -75,7 +75,7 @@ fn stale() -> Vec<String> {
         .collect()
 }
 
-pub fn check() -> Result<(), String> {
+pub(crate) fn check() -> Result<(), String> {
     match stale().as_slice() {
         [] => Ok(()),
         names => Err(format!(

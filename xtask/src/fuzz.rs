@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 /// The targets, in the order they run.
-pub const TARGETS: [&str; 3] = ["decode_page", "query_decode", "paging"];
+pub(crate) const TARGETS: [&str; 3] = ["decode_page", "query_decode", "paging"];
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -34,7 +34,7 @@ struct Outcome {
     status: String,
 }
 
-pub fn run(args: &[&str]) -> Result<(), String> {
+pub(crate) fn run(args: &[&str]) -> Result<(), String> {
     let mut seconds: u64 = 60;
     let mut only: Option<String> = None;
     let mut it = args.iter();

@@ -16,10 +16,10 @@ mod twin;
 use twin::TwinPage;
 
 /// The three decoders, in the order they run in each round.
-pub const VARIANTS: [&str; 3] = ["typed Page<Chat>", "all-String twin", "serde_json::Value"];
+pub(super) const VARIANTS: [&str; 3] = ["typed Page<Chat>", "all-String twin", "serde_json::Value"];
 
 /// Decodes `page` with decoder `variant` (an index into [`VARIANTS`]); returns the chat count.
-pub fn decode(variant: usize, page: &[u8]) -> usize {
+pub(super) fn decode(variant: usize, page: &[u8]) -> usize {
     match variant {
         0 => Page::<Chat>::from_slice(black_box(page))
             .expect("the fixture decodes")
@@ -38,7 +38,7 @@ pub fn decode(variant: usize, page: &[u8]) -> usize {
 
 /// Throughput in MB/s (10^6 bytes) of each decoder, per round: `rounds` rounds, each timing
 /// every decoder in turn for about `batch` (a fixed number of decodes, calibrated once).
-pub fn measure(page: &[u8], rounds: usize, batch: std::time::Duration) -> [Vec<f64>; 3] {
+pub(super) fn measure(page: &[u8], rounds: usize, batch: std::time::Duration) -> [Vec<f64>; 3] {
     // Warm up and calibrate on the typed decoder.
     let start = Instant::now();
     let mut iters = 0u32;
@@ -62,7 +62,7 @@ pub fn measure(page: &[u8], rounds: usize, batch: std::time::Duration) -> [Vec<f
 }
 
 /// Part 1: the three decoders on the fixture page, in this process.
-pub fn section(config: &Config, report: &mut Report) -> Result<(), String> {
+pub(super) fn section(config: &Config, report: &mut Report) -> Result<(), String> {
     let path = workspace().join("fixtures/generated/page-100.json");
     let page = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let [typed, twin, value] = measure(&page, config.decode_rounds, config.decode_batch);

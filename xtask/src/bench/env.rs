@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// The workspace root.
-pub fn workspace() -> PathBuf {
+pub(super) fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("xtask lives in the workspace root")
@@ -14,12 +14,12 @@ pub fn workspace() -> PathBuf {
 }
 
 /// Where cargo builds: `CARGO_TARGET_DIR`, or `target/` in the workspace.
-pub fn target_dir() -> PathBuf {
+pub(super) fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace().join("target"), PathBuf::from)
 }
 
 /// The release binaries the benchmark runs.
-pub struct Bins {
+pub(super) struct Bins {
     /// `giosg-mock`.
     pub mock: PathBuf,
     /// `giosg`.
@@ -30,7 +30,7 @@ pub struct Bins {
 
 impl Bins {
     /// Finds them in `target/release`, or says to build them.
-    pub fn find() -> Result<Bins, String> {
+    pub(super) fn find() -> Result<Bins, String> {
         let release = target_dir().join("release");
         let bins = Bins {
             mock: release.join("giosg-mock"),
@@ -50,7 +50,7 @@ impl Bins {
 }
 
 /// `bench/.venv/bin/python`, with `requests` installed (created on first use).
-pub fn venv() -> Result<PathBuf, String> {
+pub(super) fn venv() -> Result<PathBuf, String> {
     let dir = workspace().join("bench/.venv");
     let python = dir.join("bin/python");
     let has_requests = |python: &Path| {

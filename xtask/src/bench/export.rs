@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 
 /// Who exports: the CLI, the Python script, or the raw loop.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Who {
+pub(super) enum Who {
     Ours,
     Python,
     Raw,
@@ -20,7 +20,7 @@ pub enum Who {
 
 /// One export of every chat of `mock` into a fresh file, checked for its line count. `python`
 /// (the venv's) is needed for [`Who::Python`] only.
-pub fn once(
+pub(super) fn once(
     who: Who,
     bins: &Bins,
     python: Option<&Path>,
@@ -65,7 +65,7 @@ pub fn once(
 }
 
 /// Part 2: ours vs Python vs raw, interleaved. Returns our runs.
-pub fn section(
+pub(super) fn section(
     config: &Config,
     bins: &Bins,
     python: &Path,

@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 
 /// Part 3: at 100 ms per request, `giosg chats export` and `giosg chats list` with
 /// `--concurrency 8` against 1, and the export against the Python script.
-pub fn section(
+pub(super) fn section(
     config: &Config,
     bins: &Bins,
     python: &Path,

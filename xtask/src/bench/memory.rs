@@ -6,7 +6,7 @@ use super::report::Report;
 use super::stats::Stat;
 
 /// Part 4: peak RSS of the export against the number of chats.
-pub fn section(memory: &[(usize, Vec<Usage>)], report: &mut Report) {
+pub(super) fn section(memory: &[(usize, Vec<Usage>)], report: &mut Report) {
     let Some((smallest, base)) = memory.first() else {
         return;
     };

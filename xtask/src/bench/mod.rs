@@ -63,7 +63,7 @@ const CONCURRENCY: usize = 8;
 const USAGE: &str = "usage: cargo xtask bench [--quick] [--sync] | --wire";
 
 /// `xtask bench ...`.
-pub fn main(args: &[&str]) -> Result<(), String> {
+pub(crate) fn main(args: &[&str]) -> Result<(), String> {
     match args {
         ["raw-export", rest @ ..] => raw::main(rest),
         [] => run(false),

@@ -1,6 +1,8 @@
 //! Child processes for `cargo xtask bench`: giosg-mock servers that die with us, and one-shot
 //! commands measured with `wait4` (wall time, user + system CPU time, peak RSS), each under a
 //! watchdog so that no run can hang the benchmark.
+// libc: killing, reaping with rusage, and the clock tick rate; nothing else is unsafe here.
+#![allow(unsafe_code)]
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
@@ -12,7 +14,7 @@ use std::time::{Duration, Instant};
 
 /// What one run of a command cost.
 #[derive(Clone, Copy, Debug)]
-pub struct Usage {
+pub(super) struct Usage {
     /// Seconds from spawn to reaped.
     pub wall: f64,
     /// User + system CPU seconds of the child.
@@ -23,7 +25,7 @@ pub struct Usage {
 
 /// Runs `cmd` to completion (stdin null; stderr to `log`, whose tail goes into the error if it
 /// fails), killing it after `timeout`.
-pub fn measure(cmd: &mut Command, log: &Path, timeout: Duration) -> Result<Usage, String> {
+pub(super) fn measure(cmd: &mut Command, log: &Path, timeout: Duration) -> Result<Usage, String> {
     let name = format!("{:?}", cmd.get_program());
     let err_file = File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
     cmd.stdin(Stdio::null()).stderr(err_file);
@@ -94,7 +96,7 @@ fn tail(path: &Path) -> String {
 }
 
 /// A `giosg-mock` process on 127.0.0.1, killed when dropped.
-pub struct Mock {
+pub(super) struct Mock {
     child: Child,
     /// `http://127.0.0.1:PORT`.
     pub base_url: String,
@@ -110,7 +112,7 @@ impl Mock {
     /// Starts `giosg-mock --chats N --seed S --token T [--latency-ms MS]` and waits (at most
     /// `timeout`) until it says where it listens. With `requests_log`, it also runs with
     /// `--log-requests`, its stderr going to that file (one line per request handled).
-    pub fn start(
+    pub(super) fn start(
         bin: &Path,
         chats: usize,
         seed: u64,
@@ -189,17 +191,17 @@ impl Mock {
     }
 
     /// The process id.
-    pub fn pid(&self) -> u32 {
+    pub(super) fn pid(&self) -> u32 {
         self.child.id()
     }
 
     /// Resident set size now, in MiB (from /proc).
-    pub fn rss_mib(&self) -> f64 {
+    pub(super) fn rss_mib(&self) -> f64 {
         proc_status_kib(self.pid(), "VmRSS:") as f64 / 1024.0
     }
 
     /// User + system CPU seconds used so far (from /proc).
-    pub fn cpu(&self) -> f64 {
+    pub(super) fn cpu(&self) -> f64 {
         let stat =
             std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
         // Fields after the command name, which ends with the last ')': state is field 3,
@@ -235,7 +237,7 @@ fn proc_status_kib(pid: u32, key: &str) -> u64 {
 }
 
 /// Lines (newline bytes) and size of a file.
-pub fn count_lines(path: &Path) -> Result<(u64, u64), String> {
+pub(super) fn count_lines(path: &Path) -> Result<(u64, u64), String> {
     let mut f = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut buf = vec![0u8; 1 << 20];
     let (mut lines, mut bytes) = (0u64, 0u64);
@@ -252,7 +254,7 @@ pub fn count_lines(path: &Path) -> Result<(u64, u64), String> {
 }
 
 /// Removes a file if it exists.
-pub fn remove(path: &PathBuf) {
+pub(super) fn remove(path: &PathBuf) {
     let _ = std::fs::remove_file(path);
     // An export's state file beside it, if any.
     let mut state = path.clone().into_os_string();
@@ -261,7 +263,7 @@ pub fn remove(path: &PathBuf) {
 }
 
 /// Checks that a JSON Lines file holds `n` chats, each exactly once.
-pub fn check_exactly_once(path: &Path, n: usize) -> Result<(), String> {
+pub(super) fn check_exactly_once(path: &Path, n: usize) -> Result<(), String> {
     #[derive(serde::Deserialize)]
     struct Id {
         id: String,

@@ -15,7 +15,7 @@ use std::io::{BufWriter, Write};
 use std::time::Instant;
 
 /// Page size of every export: the API's maximum, as the CLI's export uses.
-pub const PAGE_SIZE: usize = 100;
+pub(super) const PAGE_SIZE: usize = 100;
 /// A bound on every paging loop: 100 million chats.
 const MAX_PAGES: usize = 1_000_000;
 
@@ -31,7 +31,7 @@ fn chats_url(base_url: &str, org: &str) -> String {
 }
 
 /// `xtask bench raw-export --base-url URL --org ORG --out FILE` (token in GIOSG_API_TOKEN).
-pub fn main(args: &[&str]) -> Result<(), String> {
+pub(super) fn main(args: &[&str]) -> Result<(), String> {
     let flag = |name: &str| {
         args.iter()
             .position(|a| *a == name)
@@ -46,7 +46,7 @@ pub fn main(args: &[&str]) -> Result<(), String> {
 }
 
 /// Exports every chat; returns how many.
-pub fn export(base_url: &str, org: &str, token: &str, out: &str) -> Result<u64, String> {
+pub(super) fn export(base_url: &str, org: &str, token: &str, out: &str) -> Result<u64, String> {
     let url = chats_url(base_url, org);
     let auth = format!("Token {token}");
     let mut file = BufWriter::new(File::create(out).map_err(|e| format!("{out}: {e}"))?);
@@ -88,7 +88,7 @@ pub fn export(base_url: &str, org: &str, token: &str, out: &str) -> Result<u64, 
 
 /// One pass of the mock-throughput loop.
 #[derive(Clone, Copy, Debug)]
-pub struct Served {
+pub(super) struct Served {
     /// Requests answered.
     pub requests: u64,
     /// Body bytes received.
@@ -110,7 +110,7 @@ struct Id {
 /// Fetches up to `max_pages` pages of 100 from the mock as fast as it answers, timing only the
 /// requests: keyset paging when `keyset` (the next cursor is read from each body outside the
 /// timed part), page numbers otherwise.
-pub fn mock_throughput(
+pub(super) fn mock_throughput(
     base_url: &str,
     org: &str,
     token: &str,

@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 /// One line of the table.
-pub struct Row {
+pub(super) struct Row {
     pub what: String,
     pub ours: String,
     pub baseline: String,
@@ -19,7 +19,7 @@ pub struct Row {
 
 /// The table, the mock servers and the notes on how each part is measured.
 #[derive(Default)]
-pub struct Report {
+pub(super) struct Report {
     pub rows: Vec<Row>,
     mocks: Vec<String>,
     pub notes: Vec<String>,
@@ -27,7 +27,7 @@ pub struct Report {
 
 impl Report {
     /// Adds a line to the table.
-    pub fn row(
+    pub(super) fn row(
         &mut self,
         what: impl Into<String>,
         ours: impl Into<String>,
@@ -47,7 +47,7 @@ impl Report {
     }
 
     /// Describes a mock server (startup, memory, keyset and numbered paging throughput).
-    pub fn mock(&mut self, mock: &Mock, latency: Option<u64>) -> Result<(), String> {
+    pub(super) fn mock(&mut self, mock: &Mock, latency: Option<u64>) -> Result<(), String> {
         let rss = mock.rss_mib();
         let pages = 100;
         let (keyset, numbered) = if latency.is_none() {
@@ -71,7 +71,7 @@ impl Report {
     }
 
     /// The rows on stdout, one line each (a section run alone).
-    pub fn print_rows(&self) {
+    pub(super) fn print_rows(&self) {
         for r in &self.rows {
             let target = match r.met {
                 Some(met) => format!(
@@ -89,7 +89,7 @@ impl Report {
     }
 
     /// The whole of `BENCHMARKS.md`.
-    pub fn render(&self, config: &Config, facts: &Facts, took: Duration) -> String {
+    pub(super) fn render(&self, config: &Config, facts: &Facts, took: Duration) -> String {
         let mut md = String::new();
         let kind = if config.quick {
             "a quick smoke run (`--quick`: fewer rounds, smaller sizes, no 1M chats): not figures to quote"
@@ -150,7 +150,7 @@ impl Report {
 }
 
 /// Facts about the machine, in order.
-pub struct Facts(Vec<(&'static str, String)>);
+pub(super) struct Facts(Vec<(&'static str, String)>);
 
 /// The trimmed output of a command, or `unknown`.
 fn command_line(program: &str, args: &[&str]) -> String {
@@ -172,7 +172,7 @@ fn command_line(program: &str, args: &[&str]) -> String {
 
 impl Facts {
     /// What is known of this machine now.
-    pub fn collect(python: &Path, tmp: &Path) -> Facts {
+    pub(super) fn collect(python: &Path, tmp: &Path) -> Facts {
         let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
         let cpuinfo = read("/proc/cpuinfo");
         let cpu = cpuinfo

@@ -3,14 +3,14 @@
 
 /// Median, min and max of a series.
 #[derive(Clone, Copy, Debug)]
-pub struct Stat {
+pub(super) struct Stat {
     pub median: f64,
     pub min: f64,
     pub max: f64,
 }
 
 impl Stat {
-    pub fn of(values: &[f64]) -> Stat {
+    pub(super) fn of(values: &[f64]) -> Stat {
         let mut v: Vec<f64> = values.to_vec();
         v.sort_by(f64::total_cmp);
         let n = v.len();
@@ -27,7 +27,7 @@ impl Stat {
     }
 
     /// `1.23 unit (1.20–1.31)` with `digits` decimals.
-    pub fn show(&self, digits: usize, unit: &str) -> String {
+    pub(super) fn show(&self, digits: usize, unit: &str) -> String {
         format!(
             "{:.digits$}{unit} ({:.digits$}–{:.digits$})",
             self.median, self.min, self.max
@@ -36,6 +36,6 @@ impl Stat {
 }
 
 /// `f(a[i], b[i])` for each round `i`.
-pub fn ratios(a: &[f64], b: &[f64], f: impl Fn(f64, f64) -> f64) -> Vec<f64> {
+pub(super) fn ratios(a: &[f64], b: &[f64], f: impl Fn(f64, f64) -> f64) -> Vec<f64> {
     a.iter().zip(b).map(|(&x, &y)| f(x, y)).collect()
 }

@@ -31,7 +31,7 @@ const MARK: &str = "/xtask-bench/end-of-second-sync";
 const MARK_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Part 7: sync vs export, interleaved, then the second sync's requests.
-pub fn section(
+pub(super) fn section(
     config: &Config,
     bins: &Bins,
     tmp: &Path,

@@ -8,7 +8,7 @@ use super::stats::Stat;
 use super::{step, Config, TOKEN};
 
 /// Part 5: the mock's own throughput on the export's data, against our export's page rate.
-pub fn section(
+pub(super) fn section(
     config: &Config,
     mock: &Mock,
     ours: &[Usage],

@@ -10,7 +10,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 
 /// What one listing cost on the wire.
-pub struct Wire {
+pub(super) struct Wire {
     /// Chats listed.
     pub chats: usize,
     /// Bytes read without compression.
@@ -20,7 +20,7 @@ pub struct Wire {
 }
 
 /// Lists `n` chats of `generate(seed, n)` both ways.
-pub fn measure(seed: u64, n: usize) -> Result<Wire, String> {
+pub(super) fn measure(seed: u64, n: usize) -> Result<Wire, String> {
     let mock = giosg_mock::MockServer::builder()
         .generated(seed, n)
         .gzip(true)
@@ -41,7 +41,7 @@ pub fn measure(seed: u64, n: usize) -> Result<Wire, String> {
 }
 
 /// Part 6: bytes on the wire per chat, gzipped against plain, over every page of a listing.
-pub fn section(config: &Config, report: &mut Report) -> Result<(), String> {
+pub(super) fn section(config: &Config, report: &mut Report) -> Result<(), String> {
     let n = if config.quick { 2_000 } else { 10_000 };
     let w = measure(SEED, n)?;
     let per = |bytes: u64| bytes as f64 / w.chats as f64;

@@ -382,7 +382,7 @@ fn nonblocking_with(config: &Config, ordered: bool) -> Result<Run, String> {
     })
 }
 
-pub fn run(args: &[&str]) -> Result<(), String> {
+pub(crate) fn run(args: &[&str]) -> Result<(), String> {
     let config = match args {
         [] => Config::full(),
         ["--quick"] => Config::quick(),

@@ -12,31 +12,31 @@ const SAFETY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A response read with ureq.
 #[derive(Debug)]
-pub struct Reply {
+pub(crate) struct Reply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: String,
 }
 
 impl Reply {
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
 
-    pub fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
     }
 
-    pub fn page(&self) -> Page<Chat> {
+    pub(crate) fn page(&self) -> Page<Chat> {
         assert_eq!(self.status, 200, "{}", self.body);
         Page::from_slice(self.body.as_bytes()).unwrap()
     }
 }
 
-pub fn agent() -> ureq::Agent {
+pub(crate) fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(SAFETY_TIMEOUT))
@@ -45,7 +45,7 @@ pub fn agent() -> ureq::Agent {
 }
 
 /// Percent-encodes query pairs.
-pub fn query(params: &[(&str, &str)]) -> String {
+pub(crate) fn query(params: &[(&str, &str)]) -> String {
     let mut ser = url::form_urlencoded::Serializer::new(String::new());
     for (k, v) in params {
         ser.append_pair(k, v);
@@ -54,7 +54,7 @@ pub fn query(params: &[(&str, &str)]) -> String {
 }
 
 /// GET `url` with this `Authorization` header value, if any.
-pub fn get_url(url: &str, authorization: Option<&str>) -> Reply {
+pub(crate) fn get_url(url: &str, authorization: Option<&str>) -> Reply {
     let mut req = agent().get(url);
     if let Some(a) = authorization {
         req = req.header("Authorization", a);
@@ -73,7 +73,7 @@ pub fn get_url(url: &str, authorization: Option<&str>) -> Reply {
 }
 
 /// GET the server's chats endpoint with these parameters and its token.
-pub fn get(server: &MockServer, params: &[(&str, &str)]) -> Reply {
+pub(crate) fn get(server: &MockServer, params: &[(&str, &str)]) -> Reply {
     let q = query(params);
     let url = if q.is_empty() {
         server.chats_url()
@@ -84,18 +84,18 @@ pub fn get(server: &MockServer, params: &[(&str, &str)]) -> Reply {
 }
 
 /// The page of chats for these parameters.
-pub fn page(server: &MockServer, params: &[(&str, &str)]) -> Page<Chat> {
+pub(crate) fn page(server: &MockServer, params: &[(&str, &str)]) -> Page<Chat> {
     get(server, params).page()
 }
 
 /// The ids of a page's chats as u128, to compare with hand-built ids.
-pub fn ids(page: &Page<Chat>) -> Vec<u128> {
+pub(crate) fn ids(page: &Page<Chat>) -> Vec<u128> {
     page.results.iter().map(|c| c.id.as_u128()).collect()
 }
 
 /// Sends a raw request and reads everything until the server closes the connection (or
 /// resets it).
-pub fn raw_exchange(addr: SocketAddr, request: &str) -> Vec<u8> {
+pub(crate) fn raw_exchange(addr: SocketAddr, request: &str) -> Vec<u8> {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream.set_read_timeout(Some(SAFETY_TIMEOUT)).unwrap();
     stream.write_all(request.as_bytes()).unwrap();
@@ -114,7 +114,7 @@ pub fn raw_exchange(addr: SocketAddr, request: &str) -> Vec<u8> {
 }
 
 /// A `Connection: close` GET of the server's chats endpoint, with its token.
-pub fn raw_get_request(server: &MockServer, query: &str) -> String {
+pub(crate) fn raw_get_request(server: &MockServer, query: &str) -> String {
     let path = server.chats_url().replace(&server.base_url(), "");
     let sep = if query.is_empty() { "" } else { "?" };
     format!(
@@ -125,7 +125,7 @@ pub fn raw_get_request(server: &MockServer, query: &str) -> String {
 }
 
 /// Splits raw response bytes into (status, lower-case headers, body).
-pub fn split_response(bytes: &[u8]) -> (u16, Vec<(String, String)>, Vec<u8>) {
+pub(crate) fn split_response(bytes: &[u8]) -> (u16, Vec<(String, String)>, Vec<u8>) {
     let end = bytes
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
@@ -149,7 +149,7 @@ pub fn split_response(bytes: &[u8]) -> (u16, Vec<(String, String)>, Vec<u8>) {
     (status, headers, bytes[end + 4..].to_vec())
 }
 
-pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers
         .iter()
         .find(|(k, _)| k == name)

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 #[allow(dead_code)]
 #[derive(Deserialize)]
-pub struct TwinPage {
+pub(crate) struct TwinPage {
     count: u64,
     num_pages: u64,
     per_page: u64,
@@ -20,7 +20,7 @@ pub struct TwinPage {
 
 #[allow(dead_code)]
 #[derive(Deserialize)]
-pub struct TwinChat {
+pub(crate) struct TwinChat {
     id: String,
     token: Option<String>,
     start_time: Option<String>,
@@ -45,20 +45,20 @@ pub struct TwinChat {
 
 #[allow(dead_code)]
 #[derive(Deserialize)]
-pub struct TwinApiData {
+pub(crate) struct TwinApiData {
     name: Option<String>,
     value: Option<String>,
 }
 
 #[allow(dead_code)]
 #[derive(Deserialize)]
-pub struct TwinTag {
+pub(crate) struct TwinTag {
     name: Option<String>,
 }
 
 #[allow(dead_code)]
 #[derive(Deserialize)]
-pub struct TwinLog {
+pub(crate) struct TwinLog {
     created_at: Option<String>,
     #[serde(rename = "type")]
     kind: Option<i64>,
@@ -70,7 +70,7 @@ pub struct TwinLog {
 
 #[allow(dead_code)]
 #[derive(Deserialize)]
-pub struct TwinCart {
+pub(crate) struct TwinCart {
     id: Option<String>,
     opened_at: Option<String>,
     total_price: Option<String>,
@@ -82,7 +82,7 @@ pub struct TwinCart {
 
 #[allow(dead_code)]
 #[derive(Deserialize)]
-pub struct TwinProduct {
+pub(crate) struct TwinProduct {
     id: Option<String>,
     name: Option<String>,
     description: Option<String>,
