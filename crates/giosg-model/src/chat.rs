@@ -201,6 +201,7 @@ impl Default for ChatLog {
 /// Who sent a message: `1` operator, `2` visitor. Any other integer is kept as `Unknown`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(from = "i64", into = "i64")]
+#[non_exhaustive]
 pub enum SenderType {
     /// An operator (`1`).
     Operator,
@@ -234,6 +235,7 @@ impl From<SenderType> for i64 {
 /// kept as `Unknown`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(from = "i64", into = "i64")]
+#[non_exhaustive]
 pub enum MessageType {
     /// An actual message (`1`).
     Message,

@@ -173,7 +173,8 @@ fn sender(t: Option<SenderType>) -> String {
     match t {
         Some(SenderType::Operator) => "operator".to_owned(),
         Some(SenderType::Visitor) => "visitor".to_owned(),
-        Some(SenderType::Unknown(n)) => n.to_string(),
+        // Unknown codes, and kinds a later version names, as their number.
+        Some(other) => i64::from(other).to_string(),
         None => String::new(),
     }
 }
@@ -183,7 +184,7 @@ fn message_type(t: Option<MessageType>) -> String {
     match t {
         Some(MessageType::Message) => "message".to_owned(),
         Some(MessageType::Autosuggest) => "autosuggest".to_owned(),
-        Some(MessageType::Unknown(n)) => n.to_string(),
+        Some(other) => i64::from(other).to_string(),
         None => String::new(),
     }
 }
