@@ -53,14 +53,14 @@ pub use async_trait::async_trait;
 /// A [`ChatFilter`] as the query string the API is sent, and back (`encode` / `decode`).
 #[doc(no_inline)]
 pub use giosg_query::query;
-pub use giosg_query::{Secret, DEFAULT_BASE_URL, DEFAULT_MAX_BODY};
+pub use giosg_query::{Secret, DEFAULT_BASE_URL, DEFAULT_MAX_BODY, MAX_PAGE_SIZE};
 #[doc(no_inline)]
 pub use http;
 
 // The client, its listings and its configuration.
 pub use giosg_transport::{
-    Anomaly, AsyncChats, AsyncTransport, BuildClient, ChatStream, Checkpoint, ClientBuilder,
-    Completeness, Credentials, FromSettings, PageStream, RetryPolicy, SyncStream,
+    token_from_env, Anomaly, AsyncChats, AsyncTransport, BuildClient, ChatStream, Checkpoint,
+    ClientBuilder, Completeness, Credentials, FromSettings, PageStream, RetryPolicy, SyncStream,
     TransportSettings, TOKEN_ENV,
 };
 

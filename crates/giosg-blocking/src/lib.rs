@@ -74,14 +74,15 @@ pub use giosg_model::{DateTime, Decimal, Utc, Uuid};
 /// A [`ChatFilter`] as the query string the API is sent, and back (`encode` / `decode`).
 #[doc(no_inline)]
 pub use giosg_query::query;
-pub use giosg_query::{Secret, DEFAULT_BASE_URL, DEFAULT_MAX_BODY};
+pub use giosg_query::{Secret, DEFAULT_BASE_URL, DEFAULT_MAX_BODY, MAX_PAGE_SIZE};
 #[doc(no_inline)]
 pub use http;
 
 // The client, its listings and its configuration.
 pub use giosg_transport::{
-    Anomaly, BuildClient, ChatIter, Chats, Checkpoint, ClientBuilder, Completeness, Credentials,
-    FromSettings, Pages, RetryPolicy, SyncIter, Transport, TransportSettings, TOKEN_ENV,
+    token_from_env, Anomaly, BuildClient, ChatIter, Chats, Checkpoint, ClientBuilder, Completeness,
+    Credentials, FromSettings, Pages, RetryPolicy, SyncIter, Transport, TransportSettings,
+    TOKEN_ENV,
 };
 
 /// The blocking client over ureq: `Client::builder().token(..).build()?`.

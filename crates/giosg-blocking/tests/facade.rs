@@ -3,11 +3,12 @@
 //! types, `build_with` over a closure and over a transport of one's own, timeouts, gzip.
 
 use giosg_blocking::{
-    http, time, ApiData, ApiError, ApiErrorKind, CartProduct, Chat, ChatFilter, ChatIter, ChatLog,
-    Chats, Client, ClientBuilder, Completeness, ConfigError, Credentials, DateTime, Decimal,
-    DecodeError, Error, ErrorKind, MessageType, OrderBy, Page, Pages, PagingError, RetryPolicy,
-    SenderType, ShoppingCart, SortField, SortKey, SyncIter, Tag, TimeoutKind, Transport,
-    TransportError, TransportErrorKind, TransportSettings, Utc, Uuid, ValidationError,
+    http, time, token_from_env, ApiData, ApiError, ApiErrorKind, CartProduct, Chat, ChatFilter,
+    ChatIter, ChatLog, Chats, Client, ClientBuilder, Completeness, ConfigError, Credentials,
+    DateTime, Decimal, DecodeError, Error, ErrorKind, MessageType, OrderBy, Page, Pages,
+    PagingError, RetryPolicy, SenderType, ShoppingCart, SortField, SortKey, SyncIter, Tag,
+    TimeoutKind, Transport, TransportError, TransportErrorKind, TransportSettings, Utc, Uuid,
+    ValidationError, MAX_PAGE_SIZE, TOKEN_ENV,
 };
 use std::sync::Mutex;
 use std::time::Duration;
@@ -85,6 +86,10 @@ fn every_name_a_user_needs_is_here() {
     assert_eq!(settings.read_timeout, Duration::from_secs(30));
     assert_eq!(settings.timeout, Duration::from_secs(120));
     let _ = Credentials::token(TOKEN);
+    // The API's rules a caller checks against, and where the token comes from.
+    assert_eq!(MAX_PAGE_SIZE, 100);
+    assert_eq!(TOKEN_ENV, "GIOSG_API_TOKEN");
+    let _: fn() -> Result<String, ConfigError> = token_from_env;
 }
 
 #[test]
@@ -161,6 +166,60 @@ fn a_retry_after_longer_than_the_policy_allows_fails_at_once() {
     assert_eq!(e.attempts(), 1);
     assert!(e.to_string().contains("24h"), "{e}");
     assert!(client.transport().waits.lock().unwrap().is_empty());
+}
+
+#[test]
+fn refusals_before_sending_and_a_body_too_large_say_what_they_are() {
+    let never = |_: http::Request<Vec<u8>>| -> Result<http::Response<Vec<u8>>, TransportError> {
+        Err(TransportError::new(
+            TransportErrorKind::Other,
+            "nothing is sent",
+        ))
+    };
+    let e = Client::builder()
+        .token(TOKEN)
+        .user_agent("my-app/1.0\n")
+        .build_with(never)
+        .err()
+        .expect("refused");
+    assert!(
+        matches!(e, Error::Config(ConfigError::UserAgent(ref ua)) if ua == "my-app/1.0\n"),
+        "{e:?}"
+    );
+    assert_eq!(e.kind(), ErrorKind::Config);
+    // Whitespace around a token is not sent.
+    let client = Client::builder()
+        .token(format!("{TOKEN}\n"))
+        .build_with(
+            |req: http::Request<Vec<u8>>| -> Result<http::Response<Vec<u8>>, TransportError> {
+                assert_eq!(req.headers()["authorization"], format!("Token {TOKEN}"));
+                Ok(answer(200, None, ONE_CHAT))
+            },
+        )
+        .unwrap();
+    assert_eq!(client.chats(org()).first_page().unwrap().count, 1);
+    let e = client
+        .chats(org())
+        .filter(ChatFilter::new().page_size(MAX_PAGE_SIZE + 1))
+        .first_page()
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::Invalid(ValidationError::PageSize(101))),
+        "{e:?}"
+    );
+
+    let transport = Scripted::new(vec![Err(TransportError::body_too_large(
+        1024,
+        "said so by its Content-Length",
+    ))]);
+    let client = Client::builder()
+        .token(TOKEN)
+        .build_with(transport)
+        .unwrap();
+    let e = client.chats(org()).first_page().unwrap_err();
+    assert!(matches!(e, Error::BodyTooLarge { limit: 1024 }), "{e:?}");
+    assert_eq!(e.kind(), ErrorKind::BadResponse);
+    assert_eq!(e.attempts(), 1);
 }
 
 #[test]

@@ -8,7 +8,9 @@ use giosg_model::{OrderBy, SortKey, Uuid};
 
 /// Default page size (`page_size` left out).
 pub(crate) const DEFAULT_PAGE_SIZE: u64 = 25;
-/// Largest accepted `page_size`.
+/// Largest accepted `page_size`. Deliberately the mock's own copy of the API's cap, not
+/// `giosg_query::MAX_PAGE_SIZE`: the mock is an independent oracle of the server (it depends on
+/// the model only), so a client that got the cap wrong is refused here as the API would.
 pub(crate) const MAX_PAGE_SIZE: u64 = 100;
 
 /// A parsed request: the listing and which page of it.

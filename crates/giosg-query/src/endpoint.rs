@@ -161,19 +161,7 @@ impl Endpoint {
 
     /// An endpoint at an already validated base URL.
     pub fn with_base(base: BaseUrl, credentials: Credentials) -> Result<Self, ConfigError> {
-        let token = match &credentials {
-            Credentials::Token(s) | Credentials::Bearer(s) => s.expose(),
-        };
-        if token.trim().is_empty() {
-            return Err(ConfigError::EmptyToken);
-        }
-        // Tokens are ASCII; a header would carry anything else as raw bytes.
-        if !token.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
-            return Err(ConfigError::TokenNotHeaderSafe);
-        }
-        let authorization = credentials
-            .header_value()
-            .ok_or(ConfigError::TokenNotHeaderSafe)?;
+        let authorization = credentials.header_value()?;
         Ok(Endpoint {
             base,
             authorization: AuthHeader(authorization),
@@ -183,11 +171,10 @@ impl Endpoint {
     }
 
     /// Replaces the `User-Agent` (default `giosg-rs/<version>`). Characters a header cannot
-    /// carry are refused.
+    /// carry are refused ([`ConfigError::UserAgent`]).
     pub fn set_user_agent(&mut self, user_agent: &str) -> Result<(), ConfigError> {
-        self.user_agent = http::HeaderValue::from_str(user_agent).map_err(|_| {
-            ConfigError::BaseUrl(format!("user agent {user_agent:?} is not a header value"))
-        })?;
+        self.user_agent = http::HeaderValue::from_str(user_agent)
+            .map_err(|_| ConfigError::UserAgent(user_agent.to_owned()))?;
         Ok(())
     }
 

@@ -28,7 +28,8 @@ pub enum Error {
         #[source]
         source: DecodeError,
     },
-    /// The response body is larger than the configured cap; it was not read whole.
+    /// The response body is larger than the configured cap; it was not read whole. A
+    /// transport says so with [`TransportError::body_too_large`], which becomes this.
     #[error("response body larger than the limit of {limit} bytes")]
     BodyTooLarge {
         /// The cap, in bytes.
@@ -36,7 +37,7 @@ pub enum Error {
     },
     /// The request did not complete: connection, timeout, or I/O failure.
     #[error(transparent)]
-    Transport(#[from] TransportError),
+    Transport(TransportError),
     /// The pages do not add up (a page that does not advance, say).
     #[error(transparent)]
     Paging(#[from] PagingError),
@@ -201,7 +202,6 @@ impl Error {
             Error::Transport(e) => match e.kind {
                 TransportErrorKind::Connect => ErrorKind::Connect,
                 TransportErrorKind::Timeout => ErrorKind::Timeout,
-                TransportErrorKind::BodyTooLarge { .. } => ErrorKind::BadResponse,
                 TransportErrorKind::Io | TransportErrorKind::Other => ErrorKind::Network,
             },
             Error::Paging(_) => ErrorKind::Paging,
@@ -320,9 +320,12 @@ pub enum ConfigError {
     /// The token is empty.
     #[error("the API token is empty")]
     EmptyToken,
-    /// No token was given and `GIOSG_API_TOKEN` is not set.
-    #[error("no API token: set GIOSG_API_TOKEN or give one to the client builder")]
+    /// No token was given and [`TOKEN_ENV`](crate::TOKEN_ENV) is not set.
+    #[error("no API token: set {env} or give one to the client builder", env = crate::TOKEN_ENV)]
     MissingToken,
+    /// The `User-Agent` cannot be sent in a header (control characters or non-ASCII).
+    #[error("the User-Agent {0:?} cannot be sent in a header")]
+    UserAgent(String),
 }
 
 /// A parameter out of range, named, with the reason. Nothing was sent.
@@ -332,8 +335,8 @@ pub enum ValidationError {
     /// `page` is 0.
     #[error("page must be at least 1, got {0}")]
     Page(u32),
-    /// `page_size` is not within 1 to 100.
-    #[error("page_size must be between 1 and 100, got {0}")]
+    /// `page_size` is not within 1 to [`MAX_PAGE_SIZE`](crate::MAX_PAGE_SIZE).
+    #[error("page_size must be between 1 and {max}, got {0}", max = crate::MAX_PAGE_SIZE)]
     PageSize(u32),
     /// `start_time` is not before `end_time`.
     #[error("start_time ({start}) must be before end_time ({end})")]
@@ -516,10 +519,26 @@ pub struct TransportError {
     /// The HTTP stack's own error.
     #[source]
     pub source: Box<dyn std::error::Error + Send + Sync>,
+    /// The cap a body passed ([`TransportError::body_too_large`]): such an error becomes
+    /// [`Error::BodyTooLarge`], never an [`Error::Transport`].
+    body_limit: Option<usize>,
+}
+
+impl From<TransportError> for Error {
+    /// [`Error::BodyTooLarge`] for a body past the cap, [`Error::Transport`] otherwise.
+    fn from(e: TransportError) -> Self {
+        match e.body_limit {
+            Some(limit) => Error::BodyTooLarge { limit },
+            None => Error::Transport(e),
+        }
+    }
 }
 
 impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(limit) = self.body_limit {
+            return write!(f, "body larger than {limit} bytes");
+        }
         match (self.kind, self.timeout) {
             (TransportErrorKind::Timeout, Some(TimeoutKind::Connect)) => {
                 f.write_str("timed out connecting (connect timeout)")
@@ -545,16 +564,22 @@ impl TransportError {
             kind,
             timeout: None,
             source: source.into(),
+            body_limit: None,
         }
     }
 
-    /// A [`TransportErrorKind::BodyTooLarge`]: the body passed the cap of `limit` bytes,
-    /// found out `how` (by its `Content-Length`, or while reading it).
+    /// The body passed the cap of `limit` bytes, found out `how` (by its `Content-Length`, or
+    /// while reading it): what a transport returns instead of reading on. The client reports
+    /// it as [`Error::BodyTooLarge`] (not retried); its `kind` is
+    /// [`TransportErrorKind::Other`].
     pub fn body_too_large(limit: usize, how: &str) -> Self {
-        TransportError::new(
-            TransportErrorKind::BodyTooLarge { limit },
-            format!("refused a body larger than {limit} bytes ({how})"),
-        )
+        TransportError {
+            body_limit: Some(limit),
+            ..TransportError::new(
+                TransportErrorKind::Other,
+                format!("refused a body larger than {limit} bytes ({how})"),
+            )
+        }
     }
 
     /// A [`TransportErrorKind::Timeout`] that says which timeout fired.
@@ -566,6 +591,7 @@ impl TransportError {
             kind: TransportErrorKind::Timeout,
             timeout: Some(which),
             source: source.into(),
+            body_limit: None,
         }
     }
 }
@@ -603,11 +629,6 @@ pub enum TransportErrorKind {
     Timeout,
     /// The connection failed mid-request or mid-body (reset, closed early, truncated).
     Io,
-    /// The body exceeded the size cap while being read.
-    BodyTooLarge {
-        /// The cap, in bytes.
-        limit: usize,
-    },
     /// Anything else the HTTP stack reports (not retried).
     Other,
 }
@@ -618,9 +639,6 @@ impl fmt::Display for TransportErrorKind {
             TransportErrorKind::Connect => f.write_str("connection failed"),
             TransportErrorKind::Timeout => f.write_str("timed out"),
             TransportErrorKind::Io => f.write_str("connection broken"),
-            TransportErrorKind::BodyTooLarge { limit } => {
-                write!(f, "body larger than {limit} bytes")
-            }
             TransportErrorKind::Other => f.write_str("request failed"),
         }
     }

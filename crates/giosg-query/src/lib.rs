@@ -69,10 +69,10 @@ pub use error::{
 pub use paging::Pager;
 pub use plan::{
     Anomaly, Checkpoint, Completeness, Delivery, PlanOptions, PlannedRequest, Planner, Ticket,
-    MAX_PAGE_SIZE,
 };
+pub use query::MAX_PAGE_SIZE;
 pub use response::decode_page;
 pub use retry::{Exchange, RetryAfter, RetryPolicy, Verdict};
-pub use secret::{Credentials, Secret};
+pub use secret::{Credentials, Secret, TOKEN_ENV};
 
 pub use giosg_model::{Chat, ChatFilter, Page};

@@ -1,13 +1,13 @@
 //! Page-number paging, for listings that ask for a page: which page comes next, and when the
 //! listing ends. Every other listing is the [`Planner`](crate::Planner)'s (keyset paging).
 
-use crate::{ChatList, PageRequest, PagingError};
+use crate::{ChatList, PageRequest, PagingError, MAX_PAGE_SIZE};
 use giosg_model::{Chat, Page, Uuid};
 use std::collections::{HashSet, VecDeque};
 
 /// How many recently yielded chat ids are remembered to drop repeats: ten full pages, so
 /// memory stays flat however long the listing.
-const WINDOW: usize = 1000;
+const WINDOW: usize = 10 * MAX_PAGE_SIZE as usize;
 
 /// The ids of the most recently yielded chats, bounded.
 #[derive(Clone, Debug, Default)]

@@ -33,7 +33,23 @@ pub const PARAMETERS: [&str; 12] = [
     "only_ended",
 ];
 
-/// Checks the ranges the API enforces, so that a bad filter fails before anything is sent.
+/// The most chats one request may ask for: the API's cap on `page_size`.
+pub const MAX_PAGE_SIZE: u32 = 100;
+
+/// Checks the ranges the API enforces, so that a bad filter fails before anything is sent:
+/// `page` from 1, `page_size` from 1 to [`MAX_PAGE_SIZE`], `start_time` before `end_time` as
+/// sent (to the millisecond), a non-empty `tag`.
+///
+/// ```
+/// use giosg_model::{time, ChatFilter};
+/// use giosg_query::{query, ValidationError};
+/// let t = |s| time::parse(s).unwrap();
+/// // Both ends go out as 00:00:00.001: an empty range, though the first is before the second.
+/// let filter = ChatFilter::new()
+///     .start_time(t("2025-01-01T00:00:00.0001Z"))
+///     .end_time(t("2025-01-01T00:00:00.0009Z"));
+/// assert!(matches!(query::validate(&filter), Err(ValidationError::TimeRange { .. })));
+/// ```
 pub fn validate(filter: &ChatFilter) -> Result<(), ValidationError> {
     if let Some(page) = filter.page {
         if page == 0 {
@@ -41,7 +57,7 @@ pub fn validate(filter: &ChatFilter) -> Result<(), ValidationError> {
         }
     }
     if let Some(size) = filter.page_size {
-        if !(1..=100).contains(&size) {
+        if !(1..=MAX_PAGE_SIZE).contains(&size) {
             return Err(ValidationError::PageSize(size));
         }
     }

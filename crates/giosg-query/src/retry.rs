@@ -222,10 +222,8 @@ impl Exchange {
                 Ok(page) => return Verdict::Page(page),
                 Err(e) => e,
             },
-            Err(e) => match e.kind {
-                TransportErrorKind::BodyTooLarge { limit } => Error::BodyTooLarge { limit },
-                _ => Error::Transport(e),
-            },
+            // A body past the cap becomes `Error::BodyTooLarge`.
+            Err(e) => Error::from(e),
         };
         match self
             .policy

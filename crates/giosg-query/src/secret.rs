@@ -1,6 +1,10 @@
 //! Credentials that cannot be printed.
 
+use crate::ConfigError;
 use std::fmt;
+
+/// The environment variable a client reads the API token from when it is given none.
+pub const TOKEN_ENV: &str = "GIOSG_API_TOKEN";
 
 /// A secret string: its `Debug` and `Display` print `[redacted]`, and the only way to read it
 /// is [`Secret::expose`], which this crate calls in exactly one place (the `Authorization`
@@ -34,6 +38,11 @@ impl fmt::Display for Secret {
 
 /// How requests authenticate: `Authorization: Token <api token>` or `Bearer <access token>`.
 ///
+/// Whitespace around a token (the newline that ends a file, a space pasted with it) is not
+/// part of it and is not sent; a token with nothing else, or with characters a header cannot
+/// carry, is refused when the client is built ([`ConfigError::EmptyToken`],
+/// [`ConfigError::TokenNotHeaderSafe`]).
+///
 /// ```
 /// let c = giosg_query::Credentials::token("s3cret");
 /// assert_eq!(format!("{c:?}"), "Token([redacted])");
@@ -59,17 +68,25 @@ impl Credentials {
         Credentials::Bearer(Secret::new(token))
     }
 
-    /// The `Authorization` header value, marked sensitive so that `http`'s `Debug` hides it.
-    /// `None` if the token holds characters a header cannot carry.
-    pub(crate) fn header_value(&self) -> Option<http::HeaderValue> {
+    /// The `Authorization` header value, marked sensitive so that `http`'s `Debug` hides it:
+    /// the token without the whitespace around it, which must be printable ASCII.
+    pub(crate) fn header_value(&self) -> Result<http::HeaderValue, ConfigError> {
         let (scheme, secret) = match self {
             Credentials::Token(s) => ("Token", s),
             Credentials::Bearer(s) => ("Bearer", s),
         };
-        let mut value =
-            http::HeaderValue::from_str(&format!("{scheme} {}", secret.expose())).ok()?;
+        let token = secret.expose().trim();
+        if token.is_empty() {
+            return Err(ConfigError::EmptyToken);
+        }
+        // Tokens are ASCII; a header would carry anything else as raw bytes.
+        if !token.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
+            return Err(ConfigError::TokenNotHeaderSafe);
+        }
+        let mut value = http::HeaderValue::from_str(&format!("{scheme} {token}"))
+            .map_err(|_| ConfigError::TokenNotHeaderSafe)?;
         value.set_sensitive(true);
-        Some(value)
+        Ok(value)
     }
 }
 

@@ -83,7 +83,16 @@ fn every_error() -> Vec<(&'static str, Error)> {
             "decode",
             decode_page(&answer(200, None, r#"{"results": [{"id": 42}]}"#), 1 << 20).unwrap_err(),
         ),
-        ("body too large", Error::BodyTooLarge { limit: 1024 }),
+        (
+            "body too large",
+            exhaust(
+                &five,
+                vec![Err(TransportError::body_too_large(
+                    1024,
+                    "said so by its Content-Length",
+                ))],
+            ),
+        ),
         (
             "connect",
             nested(

@@ -213,6 +213,13 @@ fn every_error_message() {
             .unwrap_err()
             .to_string(),
     );
+    lines.push(ConfigError::MissingToken.to_string());
+    lines.push(
+        endpoint()
+            .set_user_agent("bad\nagent")
+            .unwrap_err()
+            .to_string(),
+    );
     insta::assert_snapshot!(lines.join("\n"));
 }
 
@@ -266,6 +273,48 @@ fn tokens_must_be_printable_ascii() {
         );
     }
     assert!(Endpoint::new("https://a.example", Credentials::bearer("a.b-c_d~e+/=")).is_ok());
+}
+
+#[test]
+fn whitespace_around_a_token_is_not_sent() {
+    for text in ["t0ken\n", "t0ken\r\n", "  t0ken \n\n", "\tt0ken"] {
+        let endpoint = Endpoint::new("https://a.example", Credentials::token(text)).unwrap();
+        let request = endpoint
+            .chats(ORG, &ChatFilter::new())
+            .unwrap()
+            .page_request(1)
+            .request;
+        assert_eq!(
+            request.headers()["authorization"],
+            "Token t0ken",
+            "{text:?}"
+        );
+    }
+    for empty in ["", " \n", "\r\n"] {
+        assert_eq!(
+            Endpoint::new("https://a.example", Credentials::bearer(empty)).unwrap_err(),
+            ConfigError::EmptyToken,
+            "{empty:?}"
+        );
+    }
+}
+
+#[test]
+fn a_user_agent_a_header_cannot_carry_is_its_own_error() {
+    let mut endpoint = endpoint();
+    assert_eq!(
+        endpoint.set_user_agent("my-app/1.0\r\nX-Injected: 1"),
+        Err(ConfigError::UserAgent(
+            "my-app/1.0\r\nX-Injected: 1".to_owned()
+        ))
+    );
+    endpoint.set_user_agent("my-app/1.0").unwrap();
+    let request = endpoint
+        .chats(ORG, &ChatFilter::new())
+        .unwrap()
+        .page_request(1)
+        .request;
+    assert_eq!(request.headers()["user-agent"], "my-app/1.0");
 }
 
 #[test]

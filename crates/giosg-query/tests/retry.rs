@@ -54,16 +54,30 @@ fn client_errors_never_retry() {
         assert!(matches!(e, Error::Api(ref a) if a.status == status));
         assert_eq!(e.attempts(), 1);
     }
-    for kind in [
-        TransportErrorKind::Other,
-        TransportErrorKind::BodyTooLarge { limit: 9 },
-    ] {
-        let mut ex = Exchange::new(&RetryPolicy::default(), 1 << 20);
-        assert!(matches!(
-            ex.judge(Err(transport(kind)), NOW, 0.5),
-            Verdict::Fail(_)
-        ));
-    }
+    let mut ex = Exchange::new(&RetryPolicy::default(), 1 << 20);
+    assert!(matches!(
+        ex.judge(Err(transport(TransportErrorKind::Other)), NOW, 0.5),
+        Verdict::Fail(_)
+    ));
+}
+
+#[test]
+fn a_body_past_the_cap_is_body_too_large_and_never_retried() {
+    let mut ex = Exchange::new(&RetryPolicy::default(), 1 << 20);
+    let too_large = TransportError::body_too_large(9, "said so by its Content-Length");
+    assert_eq!(too_large.to_string(), "body larger than 9 bytes");
+    let Verdict::Fail(e) = ex.judge(Err(too_large), NOW, 0.5) else {
+        panic!("retried")
+    };
+    assert!(matches!(e, Error::BodyTooLarge { limit: 9 }), "{e:?}");
+    assert_eq!(e.kind(), giosg_query::ErrorKind::BadResponse);
+    assert!(!e.is_retryable());
+    // However it is made, it is the one variant.
+    let e = Error::from(TransportError::body_too_large(
+        9,
+        "refused while reading it",
+    ));
+    assert!(matches!(e, Error::BodyTooLarge { limit: 9 }), "{e:?}");
 }
 
 #[test]

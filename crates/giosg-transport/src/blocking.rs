@@ -12,7 +12,7 @@ use std::{collections::VecDeque, sync::Arc, time::Duration};
 /// Sends a request and reads the whole response, blocking.
 ///
 /// Implementations read the body up to the cap in their settings and fail with
-/// [`TransportErrorKind::BodyTooLarge`](crate::TransportErrorKind::BodyTooLarge) past it.
+/// [`TransportError::body_too_large`] past it.
 /// Any `Fn(Request) -> Result<Response, TransportError>` is a transport.
 pub trait Transport {
     /// Sends one request.

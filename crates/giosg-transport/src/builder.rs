@@ -2,12 +2,21 @@
 
 use giosg_query::{
     BaseUrl, ConfigError, Credentials, Endpoint, Error, RetryPolicy, DEFAULT_BASE_URL,
-    DEFAULT_MAX_BODY,
+    DEFAULT_MAX_BODY, TOKEN_ENV,
 };
 use std::{marker::PhantomData, sync::Arc, time::Duration};
 
-/// The environment variable a builder reads the API token from when none is given.
-pub const TOKEN_ENV: &str = "GIOSG_API_TOKEN";
+/// The API token in [`TOKEN_ENV`] (`GIOSG_API_TOKEN`), as a builder given no token reads it:
+/// [`ConfigError::MissingToken`] when it is not set, [`ConfigError::TokenNotHeaderSafe`] when
+/// it is not Unicode. The whitespace around it is not part of it (see
+/// [`Credentials`]); an empty one is refused when the client is built.
+pub fn token_from_env() -> Result<String, ConfigError> {
+    match std::env::var(TOKEN_ENV) {
+        Ok(token) => Ok(token),
+        Err(std::env::VarError::NotPresent) => Err(ConfigError::MissingToken),
+        Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError::TokenNotHeaderSafe),
+    }
+}
 
 /// What a transport needs to know to build itself: timeouts and the body cap.
 ///
@@ -54,7 +63,8 @@ pub trait FromSettings: Sized {
 
 /// Builds a client: `Client::builder().token(..).build()`.
 ///
-/// Defaults: base URL `https://service.giosg.com`, the token from `GIOSG_API_TOKEN`, the
+/// Defaults: base URL `https://service.giosg.com`, the token from `GIOSG_API_TOKEN`
+/// ([`token_from_env`]), the
 /// [`TransportSettings`] and [`RetryPolicy`] defaults.
 #[must_use]
 pub struct ClientBuilder<C> {
@@ -232,10 +242,7 @@ impl<C> ClientBuilder<C> {
         };
         let credentials = match self.credentials {
             Some(c) => c,
-            None => match std::env::var(TOKEN_ENV) {
-                Ok(token) => Credentials::token(token),
-                Err(_) => return Err(ConfigError::MissingToken.into()),
-            },
+            None => Credentials::token(token_from_env()?),
         };
         let mut endpoint = Endpoint::with_base(base, credentials)?;
         if let Some(ua) = &self.user_agent {

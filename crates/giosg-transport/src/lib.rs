@@ -40,7 +40,7 @@ mod progress;
 
 #[cfg(feature = "blocking")]
 pub use blocking::{ChatIter, Chats, Client, Pages, SyncIter, Transport};
-pub use builder::{BuildClient, ClientBuilder, FromSettings, TransportSettings, TOKEN_ENV};
+pub use builder::{token_from_env, BuildClient, ClientBuilder, FromSettings, TransportSettings};
 #[cfg(feature = "async")]
 pub use nonblocking::{
     AsyncChats, AsyncClient, AsyncTransport, ChatStream, PageStream, SyncStream,
@@ -49,7 +49,7 @@ pub use progress::{ReadProgress, MIN_PROGRESS};
 
 pub use giosg_query::{
     Anomaly, ApiError, ApiErrorKind, Checkpoint, Completeness, Credentials, Error, ErrorKind,
-    RetryPolicy, TimeoutKind, TransportError, TransportErrorKind,
+    RetryPolicy, TimeoutKind, TransportError, TransportErrorKind, TOKEN_ENV,
 };
 
 /// The result of every client call.

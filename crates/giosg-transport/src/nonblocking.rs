@@ -18,7 +18,7 @@ use tracing::Instrument;
 /// Sends a request and reads the whole response, asynchronously.
 ///
 /// Implementations read the body up to the cap in their settings and fail with
-/// [`TransportErrorKind::BodyTooLarge`](crate::TransportErrorKind::BodyTooLarge) past it.
+/// [`TransportError::body_too_large`] past it.
 /// Any `Fn(Request) -> impl Future<Output = Result<Response, TransportError>>` is a transport.
 #[async_trait::async_trait]
 pub trait AsyncTransport: Send + Sync {

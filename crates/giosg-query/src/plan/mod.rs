@@ -42,13 +42,10 @@
 use crate::paging::SeenWindow;
 #[cfg(doc)]
 use crate::PagingError;
-use crate::{ChatList, PageRequest, ValidationError};
+use crate::{ChatList, PageRequest, ValidationError, MAX_PAGE_SIZE};
 use chrono::{DateTime, Utc};
 use giosg_model::{Chat, OrderBy, Page, SortField, SortKey};
 use std::collections::VecDeque;
-
-/// The most chats one request asks for: the API's cap on `page_size`.
-pub const MAX_PAGE_SIZE: u32 = 100;
 
 /// How many answers in a row may bring no progress before a window is given up.
 const MAX_STUCK: u32 = 4;
