@@ -3,7 +3,7 @@
 
 use crate::error::CliError;
 use clap::{builder::NonEmptyStringValueParser, Args, Parser, Subcommand, ValueEnum};
-use giosg_async::{ChatFilter, DateTime, OrderBy, Utc, Uuid};
+use giosg_async::{ChatFilter, DateTime, OrderBy, Utc, Uuid, MAX_PAGE_SIZE};
 use std::path::PathBuf;
 
 /// The exit codes and the token rules, shown at the end of every `--help`.
@@ -209,8 +209,10 @@ pub struct FilterArgs {
     /// Sort keys, comma-separated, `-` for descending: start_time, end_time (default start_time).
     #[arg(long, value_name = "KEYS", value_parser = parse_ordering, allow_hyphen_values = true)]
     pub ordering: Option<OrderBy>,
-    /// Chats per request, 1 to 100 (API default 25; export defaults to 100).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
+    // Chats per request: the range is the SDK's, refused by `to_filter` naming this flag.
+    #[arg(long, value_name = "N", help = format!(
+        "Chats per request, 1 to {MAX_PAGE_SIZE} (API default 25; export defaults to {MAX_PAGE_SIZE})"
+    ))]
     pub page_size: Option<u32>,
     /// Only chats after this chat in the listing's order (exclusive).
     #[arg(long, value_name = "ID", value_parser = parse_uuid)]
@@ -243,18 +245,16 @@ pub struct FilterArgs {
 }
 
 impl FilterArgs {
-    /// The API filter these flags ask for; refuses a time range that is empty.
+    /// The API filter these flags ask for, refused (exit 2, naming the flags) where the SDK
+    /// would refuse it: a page size out of range, an empty time range, an empty tag.
     pub fn to_filter(&self) -> Result<ChatFilter, CliError> {
-        if let (Some(start), Some(end)) = (self.start_time, self.end_time) {
-            if start >= end {
-                return Err(CliError::usage(format!(
-                    "--start-time ({}) must be before --end-time ({})",
-                    giosg_async::time::format(&start),
-                    giosg_async::time::format(&end)
-                )));
-            }
-        }
+        self.to_filter_from(None)
+    }
+
+    /// Like [`FilterArgs::to_filter`], starting at `page` (`--page` of list and summary).
+    pub fn to_filter_from(&self, page: Option<u32>) -> Result<ChatFilter, CliError> {
         let mut filter = ChatFilter::new();
+        filter.page = page;
         filter.ordering = self.ordering.clone();
         filter.page_size = self.page_size;
         filter.since_id = self.since_id;
@@ -266,6 +266,7 @@ impl FilterArgs {
         filter.tag = self.tag.clone();
         filter.min_message_count = self.min_message_count;
         filter.only_ended = self.only_ended;
+        giosg_async::query::validate(&filter).map_err(|e| CliError::invalid(&e))?;
         Ok(filter)
     }
 }
@@ -280,7 +281,7 @@ pub struct ListArgs {
     #[command(flatten)]
     pub filter: FilterArgs,
     /// The page to start from (default 1).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N")]
     pub page: Option<u32>,
     /// Output format (default: table when stdout is a terminal, jsonl otherwise).
     #[arg(long, value_enum)]
@@ -375,7 +376,7 @@ pub struct SummaryArgs {
     #[arg(long, value_name = "FILE")]
     pub db: Option<PathBuf>,
     /// The page to start from (default 1).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N")]
     pub page: Option<u32>,
     /// Requests at once, in start-time windows of the default ordering (other orderings and
     /// --page fetch one page at a time).

@@ -2,6 +2,7 @@
 
 use giosg_async::{
     ApiErrorKind, ConfigError, Error as GiosgError, TimeoutKind, TransportErrorKind, Uuid,
+    ValidationError, MAX_PAGE_SIZE, TOKEN_ENV,
 };
 use std::fmt;
 
@@ -65,6 +66,28 @@ impl CliError {
         Self::new(Failure::Local, format!("{what}: {e}"))
     }
 
+    /// A filter the SDK refuses (its rules, not a copy), said with the flags that set it
+    /// (exit 2).
+    pub fn invalid(e: &ValidationError) -> Self {
+        Self::usage(match e {
+            ValidationError::Page(n) => format!("--page must be at least 1, got {n}"),
+            ValidationError::PageSize(n) => {
+                format!("--page-size must be between 1 and {MAX_PAGE_SIZE}, got {n}")
+            }
+            ValidationError::TimeRange { start, end } => format!(
+                "--start-time ({start}) must be before --end-time ({end}), as sent: to the millisecond"
+            ),
+            ValidationError::EmptyTag => "--tag must not be empty".to_owned(),
+            ValidationError::UrlTooLong => {
+                "the request would be longer than 64 KiB: shorten --tag".to_owned()
+            }
+            ValidationError::DescendingKeyset(key) => format!(
+                "--since-id needs an ascending --ordering: with -{key}, chats added later come before the cursor and would be missed"
+            ),
+            other => format!("invalid filter: {other}"),
+        })
+    }
+
     /// Appends context after the message (`...; 12 chats written`).
     pub fn context(mut self, context: impl fmt::Display) -> Self {
         self.message = format!("{}; {context}", self.message);
@@ -105,7 +128,7 @@ impl CliError {
             let (failure, message) = match api.kind {
                 ApiErrorKind::Unauthorized => (
                     Failure::Auth,
-                    format!("the API refused the token (HTTP 401{detail}): check GIOSG_API_TOKEN or --token-file, and --bearer for an OAuth2 access token"),
+                    format!("the API refused the token (HTTP 401{detail}): check {TOKEN_ENV} or --token-file, and --bearer for an OAuth2 access token"),
                 ),
                 ApiErrorKind::Forbidden => (
                     Failure::Auth,
@@ -138,7 +161,7 @@ impl CliError {
             GiosgError::Config(c) => match c {
                 ConfigError::MissingToken | ConfigError::EmptyToken => Self::new(
                     Failure::Auth,
-                    "no API token: set GIOSG_API_TOKEN or pass --token-file <PATH>",
+                    format!("no API token: set {TOKEN_ENV} or pass --token-file <PATH>"),
                 ),
                 ConfigError::TokenNotHeaderSafe => Self::new(
                     Failure::Auth,
@@ -147,14 +170,13 @@ impl CliError {
                 ConfigError::InsecureBaseUrl(url) => Self::usage(format!(
                     "--base-url must be https (plain http only for a loopback host): {url}"
                 )),
-                other => Self::usage(format!("{other}: check --base-url")),
+                ConfigError::BaseUrl(_)
+                | ConfigError::BaseUrlUserInfo
+                | ConfigError::BaseUrlQuery(_) => Self::usage(format!("{c}: check --base-url")),
+                other => Self::usage(other.to_string()),
             },
-            GiosgError::Invalid(v) => Self::usage(format!("invalid filter: {v}")),
+            GiosgError::Invalid(v) => Self::invalid(v),
             GiosgError::Transport(t) => match t.kind {
-                TransportErrorKind::BodyTooLarge { limit } => Self::new(
-                    Failure::BadResponse,
-                    format!("bad response: the body is larger than {limit} bytes"),
-                ),
                 TransportErrorKind::Timeout => {
                     let flag = match e.timeout() {
                         Some(TimeoutKind::Connect) => "--connect-timeout",
@@ -211,6 +233,33 @@ mod tests {
         assert_eq!(e.message(), "a b c");
         let long = CliError::usage("x".repeat(1000));
         assert_eq!(long.message().chars().count(), 401);
+    }
+
+    #[test]
+    fn refused_filters_name_their_flags() {
+        let cases = [
+            (ValidationError::Page(0), "--page must be at least 1, got 0"),
+            (
+                ValidationError::PageSize(101),
+                "--page-size must be between 1 and 100, got 101",
+            ),
+            (ValidationError::EmptyTag, "--tag must not be empty"),
+            (
+                ValidationError::DescendingKeyset("start_time"),
+                "--since-id needs an ascending --ordering",
+            ),
+        ];
+        for (e, expected) in cases {
+            let direct = CliError::invalid(&e);
+            let through_the_sdk = CliError::from_giosg(&e.clone().into(), None);
+            assert_eq!(direct.failure, Failure::Usage);
+            assert!(
+                direct.message().starts_with(expected),
+                "{}",
+                direct.message()
+            );
+            assert_eq!(through_the_sdk.message(), direct.message());
+        }
     }
 
     #[test]

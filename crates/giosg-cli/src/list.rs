@@ -12,8 +12,7 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 /// Runs `giosg chats list`.
 pub async fn run(args: &ListArgs) -> Result<(), CliError> {
     let format = resolve_format(args.format, args.csv_logs, io::stdout().is_terminal())?;
-    let mut filter = args.filter.to_filter()?;
-    filter.page = args.page;
+    let filter = args.filter.to_filter_from(args.page)?;
     let client = connect::client(&args.api)?;
     let encoder = output::encoder(format, args.csv_logs);
     let out = BufWriter::new(io::stdout().lock());

@@ -19,11 +19,10 @@ const MAX_ROWS: i64 = 62;
 
 /// Runs `giosg chats summary`.
 pub async fn run(args: &SummaryArgs) -> Result<(), CliError> {
-    let mut filter = args.filter.to_filter()?;
+    let filter = args.filter.to_filter_from(args.page)?;
     let summary = match &args.db {
         Some(db) => offline(db, args.api.org, &filter)?,
         None => {
-            filter.page = args.page;
             let client = connect::client(&args.api)?;
             collect(&client, args.api.org, filter, args.concurrency.into()).await?
         }

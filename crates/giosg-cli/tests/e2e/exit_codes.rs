@@ -14,7 +14,10 @@ fn usage_errors_exit_2_before_any_request() {
     std::fs::write(&foreign, "my notes\n").unwrap();
     let foreign = foreign.to_str().unwrap();
     let cases: [(&[&str], &str); 10] = [
-        (&["--page-size", "101"], "101 is not in 1..=100"),
+        (
+            &["--page-size", "101"],
+            "--page-size must be between 1 and 100, got 101",
+        ),
         (&["--page", "0"], "--page"),
         (&["--since-id", "42"], "is not a UUID"),
         (&["--room-id", "not-a-uuid"], "is not a UUID"),
@@ -54,6 +57,37 @@ fn usage_errors_exit_2_before_any_request() {
         std::fs::read_to_string(dir.join("notes.txt")).unwrap(),
         "my notes\n"
     );
+    assert!(mock.requests().is_empty(), "{:?}", mock.requests());
+}
+
+#[test]
+fn a_time_range_empty_to_the_millisecond_is_refused_before_any_request() {
+    // The API keeps milliseconds: both times go out as 00:00:00.001, so the range is empty
+    // whichever comes first. The CLI refuses it as the SDK would, with its flags' names.
+    let mock = mock(23, 10);
+    let dir = temp_dir("millisecond-range");
+    let (early, late) = ("2025-01-01T00:00:00.0001Z", "2025-01-01T00:00:00.0009Z");
+    for (start, end) in [(late, early), (early, late)] {
+        let times = ["--start-time", start, "--end-time", end];
+        let out = dir.join("chats.jsonl");
+        let db = dir.join("chats.db");
+        for (sub, more) in [
+            ("list", vec![]),
+            ("summary", vec![]),
+            ("export", vec!["--out", out.to_str().unwrap()]),
+            ("sync", vec!["--db", db.to_str().unwrap()]),
+        ] {
+            let args: Vec<&str> = times.iter().copied().chain(more).collect();
+            let line = run(&mut chats(&mock, sub, &args)).fails(2).to_owned();
+            assert!(
+                line.contains(
+                    "--start-time (2025-01-01T00:00:00.001Z) must be before --end-time (2025-01-01T00:00:00.001Z)"
+                ),
+                "{sub} {start} {end}: {line}"
+            );
+        }
+        assert!(!out.exists() && !db.exists());
+    }
     assert!(mock.requests().is_empty(), "{:?}", mock.requests());
 }
 

@@ -83,9 +83,9 @@ fn a_rerun_appends_the_newer_version_of_each_chat_that_changed() {
         // new chat comes.
         let mut ended = chats0[38].clone();
         ended.end_time = ended.start_time;
-        ended.logs.push(giosg_model::ChatLog::new());
+        ended.logs.push(giosg_async::ChatLog::new());
         let mut tagged = chats0[5].clone();
-        tagged.tags.push(giosg_model::Tag::new("Followed up"));
+        tagged.tags.push(giosg_async::Tag::new("Followed up"));
         let last = chats0.last().unwrap().start_time.unwrap();
         let new = giosg_mock::Generator::new(7, last + chrono::TimeDelta::minutes(1)).chat();
         mock.push_chats(vec![ended.clone(), tagged.clone(), new.clone()]);

@@ -80,7 +80,8 @@ fn since_id_with_a_descending_ordering_is_refused_before_any_request() {
     ));
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(
-        out.stderr.contains("since_id needs an ascending ordering"),
+        out.stderr
+            .contains("--since-id needs an ascending --ordering"),
         "{}",
         out.stderr
     );

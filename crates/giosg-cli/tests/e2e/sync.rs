@@ -2,8 +2,8 @@
 //! upstream (with --full), crash-safe; `summary --db` gives the figures offline.
 
 use crate::common::{chats, mock, recent_chats, run, temp_dir};
+use giosg_async::{Chat, ChatFilter, Tag};
 use giosg_mock::{Fault, FaultPlan, MockServer};
-use giosg_model::{Chat, ChatFilter, Tag};
 use giosg_store::Store;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -88,7 +88,7 @@ fn chats_that_end_or_change_and_new_chats_are_followed() {
     let mut changed: Vec<Chat> = Vec::new();
     let mut ended = chats0[57].clone();
     ended.end_time = ended.start_time;
-    ended.logs.push(giosg_model::ChatLog::new());
+    ended.logs.push(giosg_async::ChatLog::new());
     changed.push(ended);
     let mut tagged = chats0[2].clone();
     tagged.tags.push(Tag::new("Followed up"));
