@@ -63,6 +63,8 @@ pub use giosg_transport::{
     ClientBuilder, Completeness, Credentials, FromSettings, PageStream, RetryPolicy, SyncStream,
     TransportSettings, TOKEN_ENV,
 };
+// What `AsyncChats`, `ChatStream` and `SyncStream` are, shared with the blocking client.
+pub use giosg_transport::{EachChat, Listing, Syncing};
 
 /// The async client over reqwest: `Client::builder().token(..).build()?`.
 pub type Client = giosg_transport::AsyncClient<ReqwestTransport>;

@@ -6,10 +6,10 @@ use futures_util::TryStreamExt;
 use giosg_async::{
     http, time, token_from_env, ApiData, ApiError, ApiErrorKind, AsyncChats, AsyncTransport,
     CartProduct, Chat, ChatFilter, ChatLog, ChatStream, Client, ClientBuilder, Completeness,
-    ConfigError, Credentials, DateTime, Decimal, DecodeError, Error, ErrorKind, MessageType,
-    OrderBy, Page, PageStream, PagingError, RetryPolicy, SenderType, ShoppingCart, SortField,
-    SortKey, SyncStream, Tag, TimeoutKind, TransportError, TransportErrorKind, TransportSettings,
-    Utc, Uuid, ValidationError, MAX_PAGE_SIZE, TOKEN_ENV,
+    ConfigError, Credentials, DateTime, Decimal, DecodeError, EachChat, Error, ErrorKind, Listing,
+    MessageType, OrderBy, Page, PageStream, PagingError, RetryPolicy, SenderType, ShoppingCart,
+    SortField, SortKey, SyncStream, Syncing, Tag, TimeoutKind, TransportError, TransportErrorKind,
+    TransportSettings, Utc, Uuid, ValidationError, MAX_PAGE_SIZE, TOKEN_ENV,
 };
 use std::sync::Mutex;
 use std::time::Duration;
@@ -76,6 +76,12 @@ fn every_name_a_user_needs_is_here() {
         ChatStream<Scripted>,
         SyncStream<Scripted>,
         AsyncChats<Scripted>,
+    )> = None;
+    // What those are: the listing types the blocking and the async client share.
+    let _: Option<(
+        Listing<Client>,
+        EachChat<PageStream<Scripted>>,
+        Syncing<PageStream<Scripted>>,
     )> = None;
     let _: Option<ClientBuilder<Client>> = None;
     let _: Option<(ApiError, ApiErrorKind, ConfigError, ValidationError)> = None;

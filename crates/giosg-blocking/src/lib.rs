@@ -84,6 +84,8 @@ pub use giosg_transport::{
     Credentials, FromSettings, Pages, RetryPolicy, SyncIter, Transport, TransportSettings,
     TOKEN_ENV,
 };
+// What `Chats`, `ChatIter` and `SyncIter` are, shared with the async client.
+pub use giosg_transport::{EachChat, Listing, Syncing};
 
 /// The blocking client over ureq: `Client::builder().token(..).build()?`.
 pub type Client = giosg_transport::Client<UreqTransport>;

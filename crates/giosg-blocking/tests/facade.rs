@@ -5,10 +5,10 @@
 use giosg_blocking::{
     http, time, token_from_env, ApiData, ApiError, ApiErrorKind, CartProduct, Chat, ChatFilter,
     ChatIter, ChatLog, Chats, Client, ClientBuilder, Completeness, ConfigError, Credentials,
-    DateTime, Decimal, DecodeError, Error, ErrorKind, MessageType, OrderBy, Page, Pages,
-    PagingError, RetryPolicy, SenderType, ShoppingCart, SortField, SortKey, SyncIter, Tag,
-    TimeoutKind, Transport, TransportError, TransportErrorKind, TransportSettings, Utc, Uuid,
-    ValidationError, MAX_PAGE_SIZE, TOKEN_ENV,
+    DateTime, Decimal, DecodeError, EachChat, Error, ErrorKind, Listing, MessageType, OrderBy,
+    Page, Pages, PagingError, RetryPolicy, SenderType, ShoppingCart, SortField, SortKey, SyncIter,
+    Syncing, Tag, TimeoutKind, Transport, TransportError, TransportErrorKind, TransportSettings,
+    Utc, Uuid, ValidationError, MAX_PAGE_SIZE, TOKEN_ENV,
 };
 use std::sync::Mutex;
 use std::time::Duration;
@@ -74,6 +74,12 @@ fn every_name_a_user_needs_is_here() {
         ChatIter<Scripted>,
         SyncIter<Scripted>,
         Chats<Scripted>,
+    )> = None;
+    // What those are: the listing types the blocking and the async client share.
+    let _: Option<(
+        Listing<Client>,
+        EachChat<Pages<Scripted>>,
+        Syncing<Pages<Scripted>>,
     )> = None;
     let _: Option<ClientBuilder<Client>> = None;
     let _: Option<(ApiError, ApiErrorKind, ConfigError, ValidationError)> = None;

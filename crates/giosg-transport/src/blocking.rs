@@ -2,11 +2,12 @@
 
 use crate::builder::{BuildClient, ClientBuilder, Core};
 use crate::fetch::{copy, Fetch, Step};
-use crate::listing::{Run, Spec};
-use giosg_model::{Chat, ChatFilter, Page, Uuid};
-use giosg_query::{
-    Checkpoint, Completeness, Error, PageRequest, Pager, PagingError, TransportError,
+use crate::listing::{
+    ready_now, EachChat, Fetcher, Listing, Outcome, Progress, Run, Spec, Syncing, Wait,
 };
+use giosg_model::{Chat, Page, Uuid};
+use giosg_query::{Checkpoint, Completeness, Error, PageRequest, TransportError};
+use std::task::Poll;
 use std::{collections::VecDeque, sync::Arc, time::Duration};
 
 /// Sends a request and reads the whole response, blocking.
@@ -85,12 +86,9 @@ impl<T> Client<T> {
 }
 
 impl<T: Transport> Client<T> {
-    /// The chats of an organisation; refine with [`Chats::filter`], then list.
+    /// The chats of an organisation; refine with [`Listing::filter`], then list.
     pub fn chats(&self, org: Uuid) -> Chats<T> {
-        Chats {
-            client: self.clone(),
-            spec: Spec::new(org),
-        }
+        Listing::new(self.clone(), org)
     }
 
     /// Fetches one page, retrying as the policy says.
@@ -107,48 +105,13 @@ impl<T: Transport> Client<T> {
     }
 }
 
-/// A listing of an organisation's chats, to refine and then run.
-///
-/// Listings page by keyset (`since_id`), so chats added or deleted while listing shift
-/// nothing; page numbers are used only when the filter asks for a `page`.
-#[derive(Debug)]
-#[must_use]
-pub struct Chats<T> {
-    client: Client<T>,
-    spec: Spec,
-}
+/// A listing of an organisation's chats over a blocking client, to refine and then run.
+pub type Chats<T> = Listing<Client<T>>;
 
-impl<T: Transport> Chats<T> {
-    /// Sets the filter (ordering, page size, time range, tag, ...).
-    pub fn filter(mut self, filter: ChatFilter) -> Self {
-        self.spec.filter = filter;
-        self
-    }
-
-    /// Adds a raw query parameter the typed filter does not know yet. It cannot override a
-    /// typed parameter.
-    pub fn extra_param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.spec.extra.push((name.into(), value.into()));
-        self
-    }
-
-    /// Hands out at most `n` chats, asking only for pages that can be needed for them.
-    pub fn limit(mut self, n: u64) -> Self {
-        self.spec.options.limit = Some(n);
-        self
-    }
-
-    /// Continues a listing from a checkpoint taken of the same listing
-    /// ([`Pages::checkpoint`]): only what was not handed out then, and what was added since.
-    pub fn resume(mut self, checkpoint: Checkpoint) -> Self {
-        self.spec.resume = Some(checkpoint);
-        self
-    }
-
+impl<T: Transport> Listing<Client<T>> {
     /// The first page (the filter's `page`, default 1), as the API sends it.
     pub fn first_page(&self) -> Result<Page<Chat>, Error> {
-        let pager = Pager::new(self.spec.list(&self.client.inner.core.endpoint)?);
-        let request = pager.next_request().expect("a new pager has a first page");
+        let request = self.spec.first_request(&self.client.inner.core.endpoint)?;
         self.client.fetch(&request)
     }
 
@@ -160,39 +123,59 @@ impl<T: Transport> Chats<T> {
 
     /// Every chat, lazily: one page in memory at a time.
     pub fn iter(&self) -> ChatIter<T> {
-        ChatIter {
-            pages: self.pages(),
-            buffer: VecDeque::new(),
-        }
+        EachChat::new(self.pages())
     }
 
     /// Incremental sync: every chat after `since` (exclusive; `None` for all) in the
     /// listing's order, so chats inserted or removed meanwhile cause no skip and no
-    /// duplicate. [`SyncIter::cursor`] is where the next sync resumes. The ordering must be
+    /// duplicate. [`Syncing::cursor`] is where the next sync resumes. The ordering must be
     /// ascending (chats added later would come before the cursor otherwise).
     pub fn sync_from(&self, since: Option<Uuid>) -> SyncIter<T> {
-        let spec = self.spec.sync(since);
-        SyncIter {
-            chats: ChatIter {
-                pages: Pages::new(self.client.clone(), &spec),
-                buffer: VecDeque::new(),
-            },
-            last: since,
-        }
+        let pages = Pages::new(self.client.clone(), &self.spec.sync(since));
+        Syncing::new(pages, since)
     }
 }
 
-/// Pages of a listing; see [`Chats::pages`].
+/// Pages of a listing; see [`Listing::pages`].
 #[derive(Debug)]
 pub struct Pages<T> {
-    client: Client<T>,
     run: Run,
+    fetcher: InPlace<T>,
+}
+
+/// Fetches each request in place, one after the other.
+#[derive(Debug)]
+struct InPlace<T> {
+    client: Client<T>,
+    queue: VecDeque<(Wait, PageRequest)>,
+}
+
+impl<T: Transport> Fetcher for InPlace<T> {
+    fn send(&mut self, wait: Wait, request: PageRequest) {
+        self.queue.push_back((wait, request));
+    }
+
+    fn poll_outcome(&mut self) -> Poll<Option<Outcome>> {
+        Poll::Ready(
+            self.queue
+                .pop_front()
+                .map(|(wait, request)| (wait, self.client.fetch(&request))),
+        )
+    }
+
+    fn drop_in_flight(&mut self) {
+        self.queue.clear();
+    }
 }
 
 impl<T> Pages<T> {
     fn new(client: Client<T>, spec: &Spec) -> Self {
         let run = Run::new(spec, &client.inner.core.endpoint);
-        Pages { client, run }
+        let fetcher = InPlace {
+            client,
+            queue: VecDeque::new(),
+        };
+        Pages { run, fetcher }
     }
 
     /// What was handed out so far against what the server counted, and what did not add up;
@@ -201,7 +184,7 @@ impl<T> Pages<T> {
         self.run.completeness()
     }
 
-    /// The work left as of the pages handed out so far, to [`Chats::resume`] later; `None`
+    /// The work left as of the pages handed out so far, to [`Listing::resume`] later; `None`
     /// for a listing by page numbers.
     pub fn checkpoint(&self) -> Option<Checkpoint> {
         self.run.checkpoint()
@@ -213,101 +196,38 @@ impl<T> Pages<T> {
     }
 }
 
+impl<T> Progress for Pages<T> {
+    fn completeness(&self) -> Completeness {
+        self.run.completeness()
+    }
+}
+
 impl<T: Transport> Iterator for Pages<T> {
     type Item = Result<Page<Chat>, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            let engine = match self.run.engine() {
-                Ok(engine) => engine,
-                Err(e) => return e.map(Err),
-            };
-            if let Some(page) = engine.poll_page() {
-                return Some(Ok(page));
-            }
-            if engine.is_finished() {
-                return None;
-            }
-            let Some((wait, request)) = engine.poll_request() else {
-                return Some(Err(self.run.end(PagingError::Stalled.into())));
-            };
-            let outcome = self.client.fetch(&request);
-            if let Err(e) = engine.accept(wait, outcome) {
-                return Some(Err(self.run.end(e)));
-            }
-        }
+        ready_now(self.run.poll_page(&mut self.fetcher))
     }
 }
 
-/// Every chat of a listing; see [`Chats::iter`].
-#[derive(Debug)]
-pub struct ChatIter<T> {
-    pages: Pages<T>,
-    buffer: VecDeque<Chat>,
-}
+/// Every chat of a listing; see [`Listing::iter`].
+pub type ChatIter<T> = EachChat<Pages<T>>;
 
-impl<T> ChatIter<T> {
-    /// See [`Pages::completeness`] (the chats still buffered count as handed out).
-    pub fn completeness(&self) -> Completeness {
-        self.pages.completeness()
-    }
-
-    /// How many chats were dropped as repeats so far.
-    pub fn dropped(&self) -> u64 {
-        self.pages.dropped()
-    }
-}
-
-impl<T: Transport> Iterator for ChatIter<T> {
+impl<T: Transport> Iterator for EachChat<Pages<T>> {
     type Item = Result<Chat, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if let Some(chat) = self.buffer.pop_front() {
-                return Some(Ok(chat));
-            }
-            match self.pages.next()? {
-                Ok(page) => self.buffer.extend(page.results),
-                Err(e) => return Some(Err(e)),
-            }
-        }
+        ready_now(self.poll_chat(|pages| Poll::Ready(pages.next())))
     }
 }
 
-/// An incremental sync; see [`Chats::sync_from`].
-#[derive(Debug)]
-pub struct SyncIter<T> {
-    chats: ChatIter<T>,
-    /// The last chat yielded (or the starting point), kept through errors.
-    last: Option<Uuid>,
-}
+/// An incremental sync; see [`Listing::sync_from`].
+pub type SyncIter<T> = Syncing<Pages<T>>;
 
-impl<T> SyncIter<T> {
-    /// The last chat yielded so far (or the starting point): where a later sync resumes,
-    /// also after an error or when the caller stops early.
-    pub fn cursor(&self) -> Option<Uuid> {
-        self.last
-    }
-
-    /// See [`Pages::completeness`].
-    pub fn completeness(&self) -> Completeness {
-        self.chats.completeness()
-    }
-
-    /// How many chats were dropped as repeats so far.
-    pub fn dropped(&self) -> u64 {
-        self.chats.dropped()
-    }
-}
-
-impl<T: Transport> Iterator for SyncIter<T> {
+impl<T: Transport> Iterator for Syncing<Pages<T>> {
     type Item = Result<Chat, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let item = self.chats.next()?;
-        if let Ok(chat) = &item {
-            self.last = Some(chat.id);
-        }
-        Some(item)
+        ready_now(self.poll_chat(|pages| Poll::Ready(pages.next())))
     }
 }

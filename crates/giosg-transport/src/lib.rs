@@ -41,6 +41,7 @@ mod progress;
 #[cfg(feature = "blocking")]
 pub use blocking::{ChatIter, Chats, Client, Pages, SyncIter, Transport};
 pub use builder::{token_from_env, BuildClient, ClientBuilder, FromSettings, TransportSettings};
+pub use listing::{EachChat, Listing, Syncing};
 #[cfg(feature = "async")]
 pub use nonblocking::{
     AsyncChats, AsyncClient, AsyncTransport, ChatStream, PageStream, SyncStream,

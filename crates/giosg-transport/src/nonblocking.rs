@@ -2,17 +2,15 @@
 
 use crate::builder::{BuildClient, ClientBuilder, Core};
 use crate::fetch::{copy, Fetch, Step};
-use crate::listing::{Run, Spec, Wait};
+use crate::listing::{EachChat, Fetcher, Listing, Outcome, Progress, Run, Spec, Syncing, Wait};
 use futures_core::Stream;
 use futures_util::future::{BoxFuture, FutureExt};
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use giosg_model::{Chat, ChatFilter, Page, Uuid};
-use giosg_query::{
-    Checkpoint, Completeness, Delivery, Error, PageRequest, Pager, PagingError, TransportError,
-};
+use giosg_model::{Chat, Page, Uuid};
+use giosg_query::{Checkpoint, Completeness, Delivery, Error, PageRequest, TransportError};
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::{collections::VecDeque, future::Future, sync::Arc, time::Duration};
+use std::{future::Future, sync::Arc, time::Duration};
 use tracing::Instrument;
 
 /// Sends a request and reads the whole response, asynchronously.
@@ -94,12 +92,9 @@ impl<T> AsyncClient<T> {
 }
 
 impl<T: AsyncTransport + 'static> AsyncClient<T> {
-    /// The chats of an organisation; refine with [`AsyncChats::filter`], then list.
+    /// The chats of an organisation; refine with [`Listing::filter`], then list.
     pub fn chats(&self, org: Uuid) -> AsyncChats<T> {
-        AsyncChats {
-            client: self.clone(),
-            spec: Spec::new(org),
-        }
+        Listing::new(self.clone(), org)
     }
 
     /// Fetches one page, retrying as the policy says.
@@ -121,36 +116,16 @@ impl<T: AsyncTransport + 'static> AsyncClient<T> {
     }
 }
 
-/// A listing of an organisation's chats, to refine and then run.
+/// A listing of an organisation's chats over an async client, to refine and then run.
 ///
-/// Listings page by keyset (`since_id`), so chats added or deleted while listing shift
-/// nothing; page numbers are used only when the filter asks for a `page`. With the default
-/// order (`start_time` ascending) and [`concurrency`](AsyncChats::concurrency) above 1, the
-/// listing is split into start-time windows fetched at once; other orders (by `end_time`,
-/// descending) page one page at a time.
-#[derive(Debug)]
-#[must_use]
-pub struct AsyncChats<T> {
-    client: AsyncClient<T>,
-    spec: Spec,
-}
+/// With the default order (`start_time` ascending) and
+/// [`concurrency`](Listing::concurrency) above 1, the listing is split into start-time
+/// windows fetched at once; other orders (by `end_time`, descending) page one page at a time.
+pub type AsyncChats<T> = Listing<AsyncClient<T>>;
 
-impl<T: AsyncTransport + 'static> AsyncChats<T> {
-    /// Sets the filter (ordering, page size, time range, tag, ...).
-    pub fn filter(mut self, filter: ChatFilter) -> Self {
-        self.spec.filter = filter;
-        self
-    }
-
-    /// Adds a raw query parameter the typed filter does not know yet. It cannot override a
-    /// typed parameter.
-    pub fn extra_param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.spec.extra.push((name.into(), value.into()));
-        self
-    }
-
+impl<T: AsyncTransport + 'static> Listing<AsyncClient<T>> {
     /// Fetches up to `n` pages at once (default 1: sequential), in start-time windows of the
-    /// default order. Chats still come in order (unless [`unordered`](AsyncChats::unordered))
+    /// default order. Chats still come in order (unless [`unordered`](Listing::unordered))
     /// and never twice; at most `12 × n` pages are held while windows ahead wait.
     pub fn concurrency(mut self, n: usize) -> Self {
         self.spec.options.concurrency = n.max(1);
@@ -165,29 +140,13 @@ impl<T: AsyncTransport + 'static> AsyncChats<T> {
         self
     }
 
-    /// Hands out at most `n` chats, asking only for pages that can be needed for them (one
-    /// request at a time).
-    pub fn limit(mut self, n: u64) -> Self {
-        self.spec.options.limit = Some(n);
-        self
-    }
-
-    /// Continues a listing from a checkpoint taken of the same listing
-    /// ([`PageStream::checkpoint`]): only what was not handed out then, and what was added
-    /// since.
-    pub fn resume(mut self, checkpoint: Checkpoint) -> Self {
-        self.spec.resume = Some(checkpoint);
-        self
-    }
-
     /// The first page (the filter's `page`, default 1), as the API sends it.
     pub async fn first_page(&self) -> Result<Page<Chat>, Error> {
-        let pager = Pager::new(self.spec.list(&self.client.inner.core.endpoint)?);
-        let request = pager.next_request().expect("a new pager has a first page");
+        let request = self.spec.first_request(&self.client.inner.core.endpoint)?;
         self.client.fetch(request).await
     }
 
-    /// Every page, lazily, with up to [`concurrency`](AsyncChats::concurrency) requests in
+    /// Every page, lazily, with up to [`concurrency`](Listing::concurrency) requests in
     /// flight. A page's results are the chats new to the listing: never a chat twice.
     pub fn pages(&self) -> PageStream<T> {
         PageStream::new(self.client.clone(), &self.spec)
@@ -195,43 +154,60 @@ impl<T: AsyncTransport + 'static> AsyncChats<T> {
 
     /// Every chat across pages, lazily: memory stays bounded however many chats there are.
     pub fn stream(&self) -> ChatStream<T> {
-        ChatStream {
-            pages: self.pages(),
-            buffer: VecDeque::new(),
-        }
+        EachChat::new(self.pages())
     }
 
     /// Incremental sync: every chat after `since` (exclusive; `None` for all) in the listing's
-    /// order, by keyset paging (`since_id`). [`SyncStream::cursor`] is where the next sync
+    /// order, by keyset paging (`since_id`). [`Syncing::cursor`] is where the next sync
     /// resumes. The ordering must be ascending (chats added later would come before the
     /// cursor otherwise).
     pub fn sync_from(&self, since: Option<Uuid>) -> SyncStream<T> {
-        let spec = self.spec.sync(since);
-        SyncStream {
-            chats: ChatStream {
-                pages: PageStream::new(self.client.clone(), &spec),
-                buffer: VecDeque::new(),
-            },
-            last: since,
-        }
+        let pages = PageStream::new(self.client.clone(), &self.spec.sync(since));
+        Syncing::new(pages, since)
     }
 }
 
-type Fetching = FuturesUnordered<BoxFuture<'static, (Wait, Result<Page<Chat>, Error>)>>;
-
-/// Pages of a listing, as a stream; see [`AsyncChats::pages`].
+/// Pages of a listing, as a stream; see [`Listing::pages`].
 #[must_use = "streams do nothing unless polled"]
 pub struct PageStream<T> {
-    client: AsyncClient<T>,
     run: Run,
-    fetching: Fetching,
+    fetcher: InFlight<T>,
+}
+
+/// The requests in flight, polled together.
+struct InFlight<T> {
+    client: AsyncClient<T>,
+    fetching: FuturesUnordered<BoxFuture<'static, Outcome>>,
+}
+
+/// [`InFlight`] with the task context of the poll it serves.
+struct Polling<'a, 'w, T> {
+    in_flight: &'a mut InFlight<T>,
+    cx: &'a mut Context<'w>,
+}
+
+impl<T: AsyncTransport + 'static> Fetcher for Polling<'_, '_, T> {
+    fn send(&mut self, wait: Wait, request: PageRequest) {
+        let client = self.in_flight.client.clone();
+        self.in_flight
+            .fetching
+            .push(async move { (wait, client.fetch(request).await) }.boxed());
+    }
+
+    fn poll_outcome(&mut self) -> Poll<Option<Outcome>> {
+        self.in_flight.fetching.poll_next_unpin(self.cx)
+    }
+
+    fn drop_in_flight(&mut self) {
+        self.in_flight.fetching = FuturesUnordered::new();
+    }
 }
 
 impl<T> std::fmt::Debug for PageStream<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PageStream")
             .field("run", &self.run)
-            .field("in_flight", &self.fetching.len())
+            .field("in_flight", &self.fetcher.fetching.len())
             .finish_non_exhaustive()
     }
 }
@@ -239,11 +215,11 @@ impl<T> std::fmt::Debug for PageStream<T> {
 impl<T> PageStream<T> {
     fn new(client: AsyncClient<T>, spec: &Spec) -> Self {
         let run = Run::new(spec, &client.inner.core.endpoint);
-        PageStream {
+        let fetcher = InFlight {
             client,
-            run,
             fetching: FuturesUnordered::new(),
-        }
+        };
+        PageStream { run, fetcher }
     }
 
     /// What was handed out so far against what the server counted, and what did not add up;
@@ -252,7 +228,7 @@ impl<T> PageStream<T> {
         self.run.completeness()
     }
 
-    /// The work left as of the pages handed out so far, to [`AsyncChats::resume`] later;
+    /// The work left as of the pages handed out so far, to [`Listing::resume`] later;
     /// `None` for a listing by page numbers.
     pub fn checkpoint(&self) -> Option<Checkpoint> {
         self.run.checkpoint()
@@ -264,114 +240,43 @@ impl<T> PageStream<T> {
     }
 }
 
+impl<T> Progress for PageStream<T> {
+    fn completeness(&self) -> Completeness {
+        self.run.completeness()
+    }
+}
+
 impl<T: AsyncTransport + 'static> Stream for PageStream<T> {
     type Item = Result<Page<Chat>, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
-        loop {
-            let engine = match this.run.engine() {
-                Ok(engine) => engine,
-                Err(e) => return Poll::Ready(e.map(Err)),
-            };
-            if let Some(page) = engine.poll_page() {
-                return Poll::Ready(Some(Ok(page)));
-            }
-            if engine.is_finished() {
-                return Poll::Ready(None);
-            }
-            while let Some((wait, request)) = engine.poll_request() {
-                let client = this.client.clone();
-                this.fetching
-                    .push(async move { (wait, client.fetch(request).await) }.boxed());
-            }
-            let failed = match this.fetching.poll_next_unpin(cx) {
-                Poll::Ready(Some((wait, outcome))) => engine.accept(wait, outcome).err(),
-                Poll::Ready(None) => Some(PagingError::Stalled.into()),
-                Poll::Pending => return Poll::Pending,
-            };
-            if let Some(e) = failed {
-                this.fetching = FuturesUnordered::new();
-                return Poll::Ready(Some(Err(this.run.end(e))));
-            }
-        }
+        let mut fetcher = Polling {
+            in_flight: &mut this.fetcher,
+            cx,
+        };
+        this.run.poll_page(&mut fetcher)
     }
 }
 
-/// Every chat of a listing, as a stream; see [`AsyncChats::stream`].
-#[derive(Debug)]
-#[must_use = "streams do nothing unless polled"]
-pub struct ChatStream<T> {
-    pages: PageStream<T>,
-    buffer: VecDeque<Chat>,
-}
+/// Every chat of a listing, as a stream; see [`Listing::stream`].
+pub type ChatStream<T> = EachChat<PageStream<T>>;
 
-impl<T> ChatStream<T> {
-    /// See [`PageStream::completeness`] (the chats still buffered count as handed out).
-    pub fn completeness(&self) -> Completeness {
-        self.pages.completeness()
-    }
-
-    /// How many chats were dropped as repeats so far.
-    pub fn dropped(&self) -> u64 {
-        self.pages.dropped()
-    }
-}
-
-impl<T: AsyncTransport + 'static> Stream for ChatStream<T> {
+impl<T: AsyncTransport + 'static> Stream for EachChat<PageStream<T>> {
     type Item = Result<Chat, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.get_mut();
-        loop {
-            if let Some(chat) = this.buffer.pop_front() {
-                return Poll::Ready(Some(Ok(chat)));
-            }
-            match std::task::ready!(this.pages.poll_next_unpin(cx)) {
-                Some(Ok(page)) => this.buffer.extend(page.results),
-                Some(Err(e)) => return Poll::Ready(Some(Err(e))),
-                None => return Poll::Ready(None),
-            }
-        }
+        self.get_mut().poll_chat(|pages| pages.poll_next_unpin(cx))
     }
 }
 
-/// An incremental sync, as a stream; see [`AsyncChats::sync_from`].
-#[derive(Debug)]
-#[must_use = "streams do nothing unless polled"]
-pub struct SyncStream<T> {
-    chats: ChatStream<T>,
-    /// The last chat yielded (or the starting point), kept through errors.
-    last: Option<Uuid>,
-}
+/// An incremental sync, as a stream; see [`Listing::sync_from`].
+pub type SyncStream<T> = Syncing<PageStream<T>>;
 
-impl<T> SyncStream<T> {
-    /// The last chat yielded so far (or the starting point): where a later sync resumes,
-    /// also after an error or when the caller stops early.
-    pub fn cursor(&self) -> Option<Uuid> {
-        self.last
-    }
-
-    /// See [`PageStream::completeness`].
-    pub fn completeness(&self) -> Completeness {
-        self.chats.completeness()
-    }
-
-    /// How many chats were dropped as repeats so far.
-    pub fn dropped(&self) -> u64 {
-        self.chats.dropped()
-    }
-}
-
-impl<T: AsyncTransport + 'static> Stream for SyncStream<T> {
+impl<T: AsyncTransport + 'static> Stream for Syncing<PageStream<T>> {
     type Item = Result<Chat, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.get_mut();
-        let item = std::task::ready!(this.chats.poll_next_unpin(cx));
-        if let Some(Ok(chat)) = &item {
-            this.last = Some(chat.id);
-        }
-        Poll::Ready(item)
+        self.get_mut().poll_chat(|pages| pages.poll_next_unpin(cx))
     }
 }
