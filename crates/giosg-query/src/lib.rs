@@ -16,11 +16,12 @@
 //!   after how long; the caller supplies the time and the randomness.
 //!
 //! Where each rule lives: `endpoint.rs` (base URL, credentials, a listing's requests),
-//! `query.rs` (the 12 parameters encoded, decoded and validated; the keyset order rule),
+//! `query.rs` (the 12 parameters encoded, decoded and validated, the page size cap; the
+//! keyset order rule),
 //! `response.rs` (answers and error bodies), `plan/` (the listing planner: `mod.rs` requests
 //! and hand-out, `answer.rs` how answers become chats, `split.rs` windows, `window.rs` the
 //! order, `report.rs` completeness and checkpoints), `paging.rs` (page numbers), `retry.rs`,
-//! `error.rs`, `secret.rs` (the token, never printed).
+//! `error.rs`, `secret.rs` (the token: its variable, what of it is sent, never printed).
 //!
 //! ```
 //! use giosg_query::{Credentials, Endpoint, Exchange, Pager, RetryPolicy, Verdict};
