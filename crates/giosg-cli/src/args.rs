@@ -43,7 +43,7 @@ Exit codes:
         footer!()
     )
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -52,7 +52,7 @@ pub struct Cli {
 /// The top-level commands.
 #[derive(Debug, Subcommand)]
 #[allow(clippy::large_enum_variant)] // parsed once, never moved around
-pub enum Command {
+pub(crate) enum Command {
     /// List, export or summarise an organisation's chats.
     #[command(subcommand)]
     Chats(ChatsCommand),
@@ -79,7 +79,7 @@ Nothing leaves this machine: the mock listens on 127.0.0.1 only and needs no tok
 
 /// `giosg completions <SHELL>`.
 #[derive(Debug, Args)]
-pub struct CompletionsArgs {
+pub(crate) struct CompletionsArgs {
     /// The shell to complete for.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
@@ -87,7 +87,7 @@ pub struct CompletionsArgs {
 
 /// `giosg chats ...`.
 #[derive(Debug, Subcommand)]
-pub enum ChatsCommand {
+pub(crate) enum ChatsCommand {
     /// Stream every matching chat to stdout (jsonl, json, csv or a table).
     #[command(after_help = concat!(
         "Examples:
@@ -162,7 +162,7 @@ organisation and one set of filters: another is refused. See the README for the 
 /// Where the API is and how to authenticate and retry.
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Connection")]
-pub struct ApiArgs {
+pub(crate) struct ApiArgs {
     /// The organisation whose chats to read (a UUID).
     #[arg(long, value_name = "ORG_ID", value_parser = parse_uuid)]
     pub org: Uuid,
@@ -205,7 +205,7 @@ pub struct ApiArgs {
 /// One flag per API query parameter (but `page`, which only `list` and `summary` take).
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Filters (one per API parameter)")]
-pub struct FilterArgs {
+pub(crate) struct FilterArgs {
     /// Sort keys, comma-separated, `-` for descending: start_time, end_time (default start_time).
     #[arg(long, value_name = "KEYS", value_parser = parse_ordering, allow_hyphen_values = true)]
     pub ordering: Option<OrderBy>,
@@ -247,12 +247,12 @@ pub struct FilterArgs {
 impl FilterArgs {
     /// The API filter these flags ask for, refused (exit 2, naming the flags) where the SDK
     /// would refuse it: a page size out of range, an empty time range, an empty tag.
-    pub fn to_filter(&self) -> Result<ChatFilter, CliError> {
+    pub(crate) fn to_filter(&self) -> Result<ChatFilter, CliError> {
         self.to_filter_from(None)
     }
 
     /// Like [`FilterArgs::to_filter`], starting at `page` (`--page` of list and summary).
-    pub fn to_filter_from(&self, page: Option<u32>) -> Result<ChatFilter, CliError> {
+    pub(crate) fn to_filter_from(&self, page: Option<u32>) -> Result<ChatFilter, CliError> {
         let mut filter = ChatFilter::new();
         filter.page = page;
         filter.ordering = self.ordering.clone();
@@ -273,7 +273,7 @@ impl FilterArgs {
 
 /// `giosg chats list`.
 #[derive(Debug, Args)]
-pub struct ListArgs {
+pub(crate) struct ListArgs {
     /// The API and credentials.
     #[command(flatten)]
     pub api: ApiArgs,
@@ -302,7 +302,7 @@ pub struct ListArgs {
 
 /// `giosg chats export`.
 #[derive(Debug, Args)]
-pub struct ExportArgs {
+pub(crate) struct ExportArgs {
     /// The API and credentials.
     #[command(flatten)]
     pub api: ApiArgs,
@@ -330,7 +330,7 @@ pub struct ExportArgs {
 
 /// What a rerun of `sync` or `export` lists again to follow changes ([`crate::follow`]).
 #[derive(Debug, Args)]
-pub struct FollowArgs {
+pub(crate) struct FollowArgs {
     /// List again the chats that started within this long (`3d`, `12h`, `30m`; `0` for none),
     /// to pick up messages, tags and carts added after they were first written; chats still
     /// going on are listed again too, for up to 30 days after they started.
@@ -340,7 +340,7 @@ pub struct FollowArgs {
 
 /// `giosg chats sync`.
 #[derive(Debug, Args)]
-pub struct SyncArgs {
+pub(crate) struct SyncArgs {
     /// The API and credentials.
     #[command(flatten)]
     pub api: ApiArgs,
@@ -364,7 +364,7 @@ pub struct SyncArgs {
 
 /// `giosg chats summary`.
 #[derive(Debug, Args)]
-pub struct SummaryArgs {
+pub(crate) struct SummaryArgs {
     /// The API and credentials.
     #[command(flatten)]
     pub api: ApiArgs,
@@ -387,7 +387,7 @@ pub struct SummaryArgs {
 
 /// `giosg demo`.
 #[derive(Debug, Args)]
-pub struct DemoArgs {
+pub(crate) struct DemoArgs {
     /// Export to this file (default: a new file in the temporary directory).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -402,7 +402,7 @@ pub struct DemoArgs {
 
 /// How `list` writes chats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     /// One JSON object per line, the API's field names.
     Jsonl,
     /// One JSON array.
@@ -415,7 +415,7 @@ pub enum Format {
 
 /// How `export` writes chats: line-based formats only, so that a file can be resumed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ExportFormat {
+pub(crate) enum ExportFormat {
     /// One JSON object per line.
     Jsonl,
     /// One row per chat, or per message with --csv-logs.
@@ -456,7 +456,7 @@ fn parse_duration(s: &str) -> Result<chrono::TimeDelta, String> {
 }
 
 /// Parses a moment: RFC 3339 with any offset, naive (UTC), or a date alone (midnight UTC).
-pub fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
+pub(crate) fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
     if s.len() == 10 {
         if let Ok(date) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
             return Ok(date.and_time(chrono::NaiveTime::MIN).and_utc());

@@ -11,7 +11,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// A client for these flags, with the token from `--token-file` or `GIOSG_API_TOKEN`. Nothing
 /// is sent yet. What is a token (the whitespace around it is not) is the SDK's rule.
-pub fn client(api: &ApiArgs) -> Result<Client, CliError> {
+pub(crate) fn client(api: &ApiArgs) -> Result<Client, CliError> {
     let token = match &api.token_file {
         Some(path) => std::fs::read_to_string(path).map_err(|e| {
             CliError::new(
@@ -43,7 +43,7 @@ pub fn client(api: &ApiArgs) -> Result<Client, CliError> {
 }
 
 /// A client for these flags with this token (the demo brings its own).
-pub fn build(api: &ApiArgs, token: String) -> Result<Client, CliError> {
+pub(crate) fn build(api: &ApiArgs, token: String) -> Result<Client, CliError> {
     configure(api, token).map_err(|e| CliError::from_giosg(&e, Some(api.org)))
 }
 

@@ -20,7 +20,7 @@ const LIST_LIMIT: u64 = 10;
 const NEW_CHATS: usize = 5;
 
 /// Runs `giosg demo`, writing to stdout.
-pub async fn run(args: &DemoArgs) -> Result<(), CliError> {
+pub(crate) async fn run(args: &DemoArgs) -> Result<(), CliError> {
     let mock = MockServer::builder()
         .generated(args.seed, args.chats as usize)
         .start()

@@ -8,7 +8,7 @@ use std::fmt;
 
 /// The classes of failure, each with its exit code (documented in `--help`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Failure {
+pub(crate) enum Failure {
     /// 1: the output file cannot be read or written.
     Local,
     /// 2: invalid arguments; nothing was sent.
@@ -25,7 +25,7 @@ pub enum Failure {
 
 impl Failure {
     /// The process exit code.
-    pub fn code(self) -> u8 {
+    pub(crate) fn code(self) -> u8 {
         match self {
             Failure::Local => 1,
             Failure::Usage => 2,
@@ -40,7 +40,7 @@ impl Failure {
 /// A failure of the command: its class and a short message that says what failed and what to
 /// do. The message never holds the token: it is built from errors that cannot contain it.
 #[derive(Debug)]
-pub struct CliError {
+pub(crate) struct CliError {
     /// The class, which gives the exit code.
     pub failure: Failure,
     /// What failed and what to do.
@@ -49,7 +49,7 @@ pub struct CliError {
 
 impl CliError {
     /// A failure of this class with this message.
-    pub fn new(failure: Failure, message: impl Into<String>) -> Self {
+    pub(crate) fn new(failure: Failure, message: impl Into<String>) -> Self {
         CliError {
             failure,
             message: message.into(),
@@ -57,18 +57,18 @@ impl CliError {
     }
 
     /// Invalid arguments (exit 2).
-    pub fn usage(message: impl Into<String>) -> Self {
+    pub(crate) fn usage(message: impl Into<String>) -> Self {
         Self::new(Failure::Usage, message)
     }
 
     /// A local I/O failure on `what` (exit 1).
-    pub fn io(what: impl fmt::Display, e: &std::io::Error) -> Self {
+    pub(crate) fn io(what: impl fmt::Display, e: &std::io::Error) -> Self {
         Self::new(Failure::Local, format!("{what}: {e}"))
     }
 
     /// A filter the SDK refuses (its rules, not a copy), said with the flags that set it
     /// (exit 2).
-    pub fn invalid(e: &ValidationError) -> Self {
+    pub(crate) fn invalid(e: &ValidationError) -> Self {
         Self::usage(match e {
             ValidationError::Page(n) => format!("--page must be at least 1, got {n}"),
             ValidationError::PageSize(n) => {
@@ -89,19 +89,19 @@ impl CliError {
     }
 
     /// Appends context after the message (`...; 12 chats written`).
-    pub fn context(mut self, context: impl fmt::Display) -> Self {
+    pub(crate) fn context(mut self, context: impl fmt::Display) -> Self {
         self.message = format!("{}; {context}", self.message);
         self
     }
 
     /// The message, on one line.
-    pub fn message(&self) -> String {
+    pub(crate) fn message(&self) -> String {
         one_line(&self.message)
     }
 
     /// Classifies an SDK error and says what to do about it; `org` names the organisation in
     /// 403 and 404 hints.
-    pub fn from_giosg(e: &GiosgError, org: Option<Uuid>) -> Self {
+    pub(crate) fn from_giosg(e: &GiosgError, org: Option<Uuid>) -> Self {
         let attempts = e.attempts();
         let after = if attempts > 1 {
             format!(" after {attempts} attempts")

@@ -11,11 +11,11 @@
 use giosg_async::{Chat, DateTime, Utc};
 
 /// How long a chat still going on is followed after it started.
-pub const OPEN_FOR: chrono::TimeDelta = chrono::TimeDelta::days(30);
+pub(crate) const OPEN_FOR: chrono::TimeDelta = chrono::TimeDelta::days(30);
 
 /// The rule at one moment.
 #[derive(Debug, Clone, Copy)]
-pub struct Follow {
+pub(crate) struct Follow {
     now: DateTime<Utc>,
     /// The start of the lookback window (`now` without one).
     recent_since: DateTime<Utc>,
@@ -23,7 +23,7 @@ pub struct Follow {
 
 impl Follow {
     /// The rule now, with this lookback (zero: none).
-    pub fn now(lookback: chrono::TimeDelta) -> Follow {
+    pub(crate) fn now(lookback: chrono::TimeDelta) -> Follow {
         Follow::at(
             DateTime::<Utc>::from(std::time::SystemTime::now()),
             lookback,
@@ -31,7 +31,7 @@ impl Follow {
     }
 
     /// The rule at `now`.
-    pub fn at(now: DateTime<Utc>, lookback: chrono::TimeDelta) -> Follow {
+    pub(crate) fn at(now: DateTime<Utc>, lookback: chrono::TimeDelta) -> Follow {
         Follow {
             now,
             recent_since: now - lookback.max(chrono::TimeDelta::zero()),
@@ -40,7 +40,7 @@ impl Follow {
 
     /// Whether a chat that started at `start`, and was going on (`open`) when written, is
     /// listed again.
-    pub fn follows(&self, start: Option<DateTime<Utc>>, open: bool) -> bool {
+    pub(crate) fn follows(&self, start: Option<DateTime<Utc>>, open: bool) -> bool {
         let Some(start) = start else {
             // Without a start time there is no window to list it in again.
             return false;
@@ -49,18 +49,18 @@ impl Follow {
     }
 
     /// Whether this chat, as the server sends it now, is listed again.
-    pub fn follows_chat(&self, chat: &Chat) -> bool {
+    pub(crate) fn follows_chat(&self, chat: &Chat) -> bool {
         self.follows(chat.start_time, chat.end_time.is_none())
     }
 
     /// The earliest start time an open chat is followed from.
-    pub fn open_since(&self) -> DateTime<Utc> {
+    pub(crate) fn open_since(&self) -> DateTime<Utc> {
         self.now - OPEN_FOR
     }
 
     /// Where a listing of every chat followed starts, given the earliest start of the open
     /// chats written (one older than [`OPEN_FOR`] is not followed).
-    pub fn from(&self, earliest_open: Option<DateTime<Utc>>) -> DateTime<Utc> {
+    pub(crate) fn from(&self, earliest_open: Option<DateTime<Utc>>) -> DateTime<Utc> {
         earliest_open
             .filter(|t| *t >= self.open_since())
             .map_or(self.recent_since, |t| t.min(self.recent_since))

@@ -10,7 +10,7 @@ use giosg_async::{ChatFilter, Client, Uuid};
 use std::io::{self, BufWriter, IsTerminal, Write};
 
 /// Runs `giosg chats list`.
-pub async fn run(args: &ListArgs) -> Result<(), CliError> {
+pub(crate) async fn run(args: &ListArgs) -> Result<(), CliError> {
     let format = resolve_format(args.format, args.csv_logs, io::stdout().is_terminal())?;
     let filter = args.filter.to_filter_from(args.page)?;
     let client = connect::client(&args.api)?;
@@ -27,7 +27,7 @@ pub async fn run(args: &ListArgs) -> Result<(), CliError> {
 
 /// The format to use: the one asked for, else csv for `--csv-logs`, else a table on a
 /// terminal and JSON Lines otherwise.
-pub fn resolve_format(
+pub(crate) fn resolve_format(
     asked: Option<Format>,
     csv_logs: bool,
     terminal: bool,
@@ -49,7 +49,7 @@ pub fn resolve_format(
 
 /// What to list and how much of it.
 #[derive(Debug, Clone)]
-pub struct Listing {
+pub(crate) struct Listing {
     /// The organisation.
     pub org: Uuid,
     /// The filter, `page` included.
@@ -64,7 +64,7 @@ impl Listing {
     /// Streams the listing through `encoder` into `out`; returns how many chats were written.
     ///
     /// A reader that goes away (`giosg chats list | head`) ends the listing quietly.
-    pub async fn write<W: Write>(
+    pub(crate) async fn write<W: Write>(
         &self,
         client: &Client,
         encoder: Box<dyn Encoder>,

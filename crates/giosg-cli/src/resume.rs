@@ -12,7 +12,7 @@ use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 
 /// How records are laid out in the file.
 #[derive(Debug, Clone, Copy)]
-pub enum Layout<'a> {
+pub(crate) enum Layout<'a> {
     /// One JSON object per line, with an `id`.
     Jsonl,
     /// A header line, then rows whose first column is the chat id.
@@ -26,7 +26,7 @@ pub enum Layout<'a> {
 
 /// Where to continue.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResumePoint {
+pub(crate) struct ResumePoint {
     /// The bytes to keep; the rest is cut.
     pub keep: u64,
     /// The last chat kept: the export continues after it.
@@ -46,7 +46,7 @@ impl ResumePoint {
 
 /// Why a file cannot be resumed.
 #[derive(Debug)]
-pub enum ResumeError {
+pub(crate) enum ResumeError {
     /// Reading failed.
     Io(io::Error),
     /// The file holds something else than this format's export.
@@ -60,7 +60,7 @@ impl From<io::Error> for ResumeError {
 }
 
 /// Finds the resume point of a file of `len` bytes.
-pub fn inspect<R: Read + Seek>(
+pub(crate) fn inspect<R: Read + Seek>(
     file: &mut R,
     len: u64,
     layout: Layout<'_>,

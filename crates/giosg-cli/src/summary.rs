@@ -18,7 +18,7 @@ const BAR_WIDTH: usize = 40;
 const MAX_ROWS: i64 = 62;
 
 /// Runs `giosg chats summary`.
-pub async fn run(args: &SummaryArgs) -> Result<(), CliError> {
+pub(crate) async fn run(args: &SummaryArgs) -> Result<(), CliError> {
     let filter = args.filter.to_filter_from(args.page)?;
     let summary = match &args.db {
         Some(db) => offline(db, args.api.org, &filter)?,
@@ -38,7 +38,11 @@ pub async fn run(args: &SummaryArgs) -> Result<(), CliError> {
 }
 
 /// The figures of the chats a store holds that the server still serves, offline.
-pub fn offline(db: &std::path::Path, org: Uuid, filter: &ChatFilter) -> Result<Summary, CliError> {
+pub(crate) fn offline(
+    db: &std::path::Path,
+    org: Uuid,
+    filter: &ChatFilter,
+) -> Result<Summary, CliError> {
     if !db.exists() {
         return Err(CliError::usage(format!(
             "{}: no such database; create it with `giosg chats sync --db`",
@@ -54,7 +58,7 @@ pub fn offline(db: &std::path::Path, org: Uuid, filter: &ChatFilter) -> Result<S
 }
 
 /// Streams every matching chat into a [`Summary`].
-pub async fn collect(
+pub(crate) async fn collect(
     client: &Client,
     org: Uuid,
     filter: ChatFilter,
@@ -80,7 +84,7 @@ pub async fn collect(
 
 /// The figures of a set of chats.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Summary {
+pub(crate) struct Summary {
     /// How many chats.
     pub chats: u64,
     /// How many are real conversations.
@@ -101,7 +105,7 @@ pub struct Summary {
 
 impl Summary {
     /// Counts one chat in.
-    pub fn add(&mut self, chat: &Chat) {
+    pub(crate) fn add(&mut self, chat: &Chat) {
         self.chats += 1;
         self.real += u64::from(chat.is_real_conversation == Some(true));
         self.ended += u64::from(chat.is_ended());
@@ -118,7 +122,7 @@ impl Summary {
     }
 
     /// The nearest-rank percentile `p` (0 to 100) of messages per chat.
-    pub fn messages_percentile(&self, p: u64) -> Option<u64> {
+    pub(crate) fn messages_percentile(&self, p: u64) -> Option<u64> {
         let n: u64 = self.messages.values().sum();
         if n == 0 {
             return None;
@@ -132,7 +136,7 @@ impl Summary {
     }
 
     /// Writes the summary as text, with the chart.
-    pub fn render(&self, out: &mut impl Write) -> io::Result<()> {
+    pub(crate) fn render(&self, out: &mut impl Write) -> io::Result<()> {
         let share = |n: u64| {
             if self.chats == 0 {
                 String::new()

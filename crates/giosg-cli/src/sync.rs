@@ -25,7 +25,7 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 
 /// Runs `giosg chats sync`, then says on stderr what it did.
-pub async fn run(args: &SyncArgs) -> Result<(), CliError> {
+pub(crate) async fn run(args: &SyncArgs) -> Result<(), CliError> {
     if args.filter.ordering.is_some() || args.filter.since_id.is_some() {
         return Err(CliError::usage(
             "sync lists in the default order (start time) from where it got: leave out --ordering and --since-id",
@@ -54,12 +54,12 @@ pub async fn run(args: &SyncArgs) -> Result<(), CliError> {
 }
 
 /// Opens a store, saying clearly why one cannot be.
-pub fn open(path: &Path, org: Uuid, filter: &ChatFilter) -> Result<Store, CliError> {
+pub(crate) fn open(path: &Path, org: Uuid, filter: &ChatFilter) -> Result<Store, CliError> {
     Store::open(path, org, filter).map_err(|e| store_error(path, &e))
 }
 
 /// A store failure as a command failure: another listing's file is a usage error.
-pub fn store_error(path: &Path, e: &giosg_store::Error) -> CliError {
+pub(crate) fn store_error(path: &Path, e: &giosg_store::Error) -> CliError {
     let mut message = format!("{}: {e}", path.display());
     let mut source = std::error::Error::source(e);
     while let Some(cause) = source {
@@ -76,7 +76,7 @@ pub fn store_error(path: &Path, e: &giosg_store::Error) -> CliError {
 
 /// A sync to run.
 #[derive(Debug, Clone)]
-pub struct Sync {
+pub(crate) struct Sync {
     /// The organisation.
     pub org: Uuid,
     /// The filters the store is for.
@@ -91,7 +91,7 @@ pub struct Sync {
 
 /// What a sync did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Report {
+pub(crate) struct Report {
     /// New, updated and unchanged chats.
     pub upserted: Upserted,
     /// Chats newly marked missing (full syncs).
@@ -100,7 +100,7 @@ pub struct Report {
 
 impl Report {
     /// `synced 120 chats into FILE: 3 new, 2 updated, 115 unchanged`.
-    pub fn describe(&self, db: &Path) -> String {
+    pub(crate) fn describe(&self, db: &Path) -> String {
         let u = &self.upserted;
         let total = u.new + u.updated + u.unchanged;
         let mut line = format!(
@@ -139,7 +139,7 @@ impl Sync {
     ///
     /// The store writes on a thread of its own, a few pages behind the listing, so that
     /// fetching and decoding go on while SQLite writes.
-    pub async fn run(
+    pub(crate) async fn run(
         &self,
         client: &Client,
         store: Store,

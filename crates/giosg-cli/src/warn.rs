@@ -4,14 +4,14 @@ use giosg_async::Completeness;
 
 /// Says on stderr what did not add up in a listing that otherwise completed: the chats the
 /// server counted but did not deliver, and each contradiction resolved along the way.
-pub fn completeness(report: &Completeness) {
+pub(crate) fn completeness(report: &Completeness) {
     for line in lines(report) {
         eprintln!("giosg: warning: {line}");
     }
 }
 
 /// The warning lines for a report (none when everything added up).
-pub fn lines(report: &Completeness) -> Vec<String> {
+pub(crate) fn lines(report: &Completeness) -> Vec<String> {
     let mut lines: Vec<String> = report.anomalies.iter().map(ToString::to_string).collect();
     let short = report.shortfall();
     if short > 0 {

@@ -55,7 +55,6 @@
 //! assert_eq!(server.chats(), giosg_mock::generate(7, 40));
 //! assert_eq!(server.token(), "mock-token");
 //! ```
-#![deny(missing_docs)]
 
 mod data;
 mod emulate;

@@ -259,6 +259,7 @@ struct ListInner {
 
 /// A request for one page, with the page number it asks for.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct PageRequest {
     /// The page asked for (from 1).
     pub page: u64,

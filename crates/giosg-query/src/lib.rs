@@ -49,7 +49,7 @@
 //! assert!(pager.next_request().is_none());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
-#![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 mod endpoint;
 mod error;

@@ -171,6 +171,9 @@ impl RetryAfter {
 }
 
 /// What to do after an attempt.
+///
+/// Not `#[non_exhaustive]`, on purpose: a transport must act on every verdict, and a kind of
+/// verdict it cannot know would leave it nothing correct to do. A new one is a breaking change.
 #[derive(Debug)]
 pub enum Verdict {
     /// The page arrived.

@@ -33,7 +33,6 @@
 //! # std::fs::remove_dir_all(&dir)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
-#![deny(missing_docs)]
 
 use giosg_model::{time, Chat, ChatFilter, DateTime, Utc, Uuid};
 use rusqlite::{params, Connection, OptionalExtension};

@@ -27,7 +27,7 @@ pub(crate) enum Step {
 }
 
 impl<'a> Fetch<'a> {
-    pub fn new(core: &'a Core, request: &'a PageRequest) -> Self {
+    pub(crate) fn new(core: &'a Core, request: &'a PageRequest) -> Self {
         Fetch {
             core,
             request,
@@ -36,7 +36,7 @@ impl<'a> Fetch<'a> {
     }
 
     /// The span of the next attempt: method, path, page and attempt; never headers.
-    pub fn span(&self) -> tracing::Span {
+    pub(crate) fn span(&self) -> tracing::Span {
         tracing::debug_span!(
             "giosg.request",
             method = %self.request.request.method(),
@@ -48,7 +48,7 @@ impl<'a> Fetch<'a> {
     }
 
     /// Judges an attempt's outcome.
-    pub fn judge(
+    pub(crate) fn judge(
         &mut self,
         span: &tracing::Span,
         outcome: Result<http::Response<Vec<u8>>, TransportError>,

@@ -27,7 +27,6 @@
 //! assert_eq!(chats.len(), 1);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
-#![deny(missing_docs)]
 
 #[cfg(feature = "blocking")]
 mod blocking;

@@ -72,7 +72,7 @@ pub(crate) struct Spec {
 }
 
 impl Spec {
-    pub fn new(org: Uuid) -> Self {
+    pub(crate) fn new(org: Uuid) -> Self {
         Spec {
             org,
             filter: ChatFilter::new(),
@@ -83,19 +83,19 @@ impl Spec {
     }
 
     /// The validated listing.
-    pub fn list(&self, endpoint: &Endpoint) -> Result<ChatList, Error> {
+    pub(crate) fn list(&self, endpoint: &Endpoint) -> Result<ChatList, Error> {
         Ok(endpoint.chats_with_extra(self.org, &self.filter, self.extra.clone())?)
     }
 
     /// The request for the first page (the filter's `page`, default 1), as the API sends it.
-    pub fn first_request(&self, endpoint: &Endpoint) -> Result<PageRequest, Error> {
+    pub(crate) fn first_request(&self, endpoint: &Endpoint) -> Result<PageRequest, Error> {
         let pager = Pager::new(self.list(endpoint)?);
         Ok(pager.next_request().expect("a new pager has a first page"))
     }
 
     /// The engine of this listing: page numbers when a page was asked for, keyset paging
     /// (start-time windows when the order allows) otherwise.
-    pub fn engine(&self, endpoint: &Endpoint) -> Result<Engine, Error> {
+    pub(crate) fn engine(&self, endpoint: &Endpoint) -> Result<Engine, Error> {
         let list = self.list(endpoint)?;
         if self.filter.page.is_some() {
             return Ok(Engine::Numbered(Numbered {
@@ -114,7 +114,7 @@ impl Spec {
     }
 
     /// Incremental sync from `since`: the listing in order, after that chat.
-    pub fn sync(&self, since: Option<Uuid>) -> Spec {
+    pub(crate) fn sync(&self, since: Option<Uuid>) -> Spec {
         let mut spec = self.clone();
         spec.filter.page = None;
         spec.filter.since_id = since;
@@ -133,7 +133,7 @@ pub(crate) struct Run {
 }
 
 impl Run {
-    pub fn new(spec: &Spec, endpoint: &Endpoint) -> Self {
+    pub(crate) fn new(spec: &Spec, endpoint: &Endpoint) -> Self {
         Run {
             state: spec.engine(endpoint).map_err(Some),
             ended: None,
@@ -141,7 +141,7 @@ impl Run {
     }
 
     /// The engine, or the error to hand out (once; then `None`).
-    pub fn engine(&mut self) -> Result<&mut Engine, Option<Error>> {
+    pub(crate) fn engine(&mut self) -> Result<&mut Engine, Option<Error>> {
         match &mut self.state {
             Ok(engine) => Ok(engine),
             Err(e) => Err(e.take()),
@@ -149,7 +149,7 @@ impl Run {
     }
 
     /// Ends the listing with an error, keeping the engine's last report; returns the error.
-    pub fn end(&mut self, e: Error) -> Error {
+    pub(crate) fn end(&mut self, e: Error) -> Error {
         if let Ok(engine) = &self.state {
             self.ended = Some(Box::new((engine.completeness(), engine.checkpoint())));
         }
@@ -157,7 +157,7 @@ impl Run {
         e
     }
 
-    pub fn completeness(&self) -> Completeness {
+    pub(crate) fn completeness(&self) -> Completeness {
         match (&self.state, &self.ended) {
             (Ok(engine), _) => engine.completeness(),
             (Err(_), Some(ended)) => ended.0.clone(),
@@ -165,7 +165,7 @@ impl Run {
         }
     }
 
-    pub fn checkpoint(&self) -> Option<Checkpoint> {
+    pub(crate) fn checkpoint(&self) -> Option<Checkpoint> {
         match (&self.state, &self.ended) {
             (Ok(engine), _) => engine.checkpoint(),
             (Err(_), Some(ended)) => ended.1.clone(),
@@ -176,7 +176,7 @@ impl Run {
     /// The next page: handed out when the engine has one, else the requests it asks for are
     /// handed to `fetcher` and its next outcome is taken. The first error ends the run (the
     /// requests still in flight are dropped): it is handed out once, then the run is over.
-    pub fn poll_page(
+    pub(crate) fn poll_page(
         &mut self,
         fetcher: &mut impl Fetcher,
     ) -> Poll<Option<Result<Page<Chat>, Error>>> {
@@ -373,7 +373,7 @@ pub(crate) enum Engine {
 
 impl Engine {
     /// The next request to send now, if any.
-    pub fn poll_request(&mut self) -> Option<(Wait, PageRequest)> {
+    pub(crate) fn poll_request(&mut self) -> Option<(Wait, PageRequest)> {
         match self {
             Engine::Planned(p) => p
                 .poll_request()
@@ -390,7 +390,11 @@ impl Engine {
     }
 
     /// Takes the outcome of a request; an error ends the listing.
-    pub fn accept(&mut self, wait: Wait, outcome: Result<Page<Chat>, Error>) -> Result<(), Error> {
+    pub(crate) fn accept(
+        &mut self,
+        wait: Wait,
+        outcome: Result<Page<Chat>, Error>,
+    ) -> Result<(), Error> {
         match (self, wait) {
             (Engine::Planned(p), Wait::Planned(ticket)) => match outcome {
                 Ok(page) => Ok(p.accept(ticket, page)?),
@@ -410,7 +414,7 @@ impl Engine {
     }
 
     /// The next page to hand out, if one is ready.
-    pub fn poll_page(&mut self) -> Option<Page<Chat>> {
+    pub(crate) fn poll_page(&mut self) -> Option<Page<Chat>> {
         match self {
             Engine::Planned(p) => p.poll_page(),
             Engine::Numbered(n) => {
@@ -426,7 +430,7 @@ impl Engine {
     }
 
     /// Whether everything was fetched and handed out.
-    pub fn is_finished(&self) -> bool {
+    pub(crate) fn is_finished(&self) -> bool {
         match self {
             Engine::Planned(p) => p.is_finished(),
             Engine::Numbered(n) => {
@@ -438,7 +442,7 @@ impl Engine {
     }
 
     /// How complete the listing is (page-number listings report what they handed out).
-    pub fn completeness(&self) -> Completeness {
+    pub(crate) fn completeness(&self) -> Completeness {
         match self {
             Engine::Planned(p) => p.completeness(),
             Engine::Numbered(n) => {
@@ -452,7 +456,7 @@ impl Engine {
     }
 
     /// The work left, to resume later; `None` for page-number listings.
-    pub fn checkpoint(&self) -> Option<Checkpoint> {
+    pub(crate) fn checkpoint(&self) -> Option<Checkpoint> {
         match self {
             Engine::Planned(p) => Some(p.checkpoint()),
             Engine::Numbered(_) => None,

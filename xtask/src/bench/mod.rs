@@ -26,7 +26,7 @@
 //! itself) and runs the release build of itself.
 //!
 //! This file holds the order of the run and how much each part measures ([`Config`]); the
-//! other modules: [`env`] (the workspace, the release binaries, the Python venv), [`proc`]
+//! other modules: [`env`](mod@env) (the workspace, the release binaries, the Python venv), [`proc`]
 //! (mock processes, measured child processes), [`stats`] (median and spread, ratios run by
 //! run), [`report`] (the table and `BENCHMARKS.md`), and one module per section.
 

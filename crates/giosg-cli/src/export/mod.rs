@@ -43,13 +43,13 @@ use state::{describe, sync_parent, State, Written};
 /// How long appending goes on between two syncs to disk (and saves of the state): a time
 /// rather than a count of chats, so that a fast export does not spend its time waiting for
 /// the disk.
-pub const SYNC_INTERVAL: Duration = Duration::from_secs(1);
+pub(crate) const SYNC_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The most encoded chats held before they are appended, in bytes.
 const MAX_BATCH: usize = 1 << 20;
 
 /// Runs `giosg chats export`, then says on stderr what it did.
-pub async fn run(args: &ExportArgs) -> Result<(), CliError> {
+pub(crate) async fn run(args: &ExportArgs) -> Result<(), CliError> {
     if args.csv_logs && args.format != ExportFormat::Csv {
         return Err(CliError::usage("--csv-logs needs --format csv"));
     }
@@ -71,7 +71,7 @@ pub async fn run(args: &ExportArgs) -> Result<(), CliError> {
 
 /// An export to run: what to fetch, and where to write it.
 #[derive(Debug, Clone)]
-pub struct Export {
+pub(crate) struct Export {
     /// The organisation.
     pub org: Uuid,
     /// The filter; its `since_id` is where a new file starts.
@@ -90,7 +90,7 @@ pub struct Export {
 
 /// What an export did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Report {
+pub(crate) struct Report {
     /// Chats appended by this run that the file did not hold.
     pub written: u64,
     /// Newer versions of chats the file held, appended by this run.
@@ -103,7 +103,7 @@ pub struct Report {
 
 impl Report {
     /// One line: `exported 12 new chats to FILE (resumed ...)`.
-    pub fn describe(&self, out: &Path) -> String {
+    pub(crate) fn describe(&self, out: &Path) -> String {
         let s = if self.written == 1 { "" } else { "s" };
         let mut line = format!("exported {} new chat{s}", self.written);
         if self.updated > 0 {
@@ -155,7 +155,7 @@ impl Appender {
 impl Export {
     /// Appends every chat not in the file yet; with `progress`, draws a progress bar on
     /// stderr.
-    pub async fn run(&self, client: &Client, progress: bool) -> Result<Report, CliError> {
+    pub(crate) async fn run(&self, client: &Client, progress: bool) -> Result<Report, CliError> {
         // A rerun continues after the chats in the file: keyset paging from a cursor.
         giosg_async::query::validate_keyset(self.filter.ordering.as_ref()).map_err(|e| {
             CliError::usage(format!(

@@ -8,7 +8,7 @@ use giosg_async::{Chat, ChatLog, MessageType, SenderType};
 use std::io;
 
 /// The columns of a row per chat.
-pub const CHAT_COLUMNS: [&str; 23] = [
+pub(super) const CHAT_COLUMNS: [&str; 23] = [
     "id",
     "start_time",
     "end_time",
@@ -35,7 +35,7 @@ pub const CHAT_COLUMNS: [&str; 23] = [
 ];
 
 /// The columns of a row per message (`--csv-logs`).
-pub const LOG_COLUMNS: [&str; 10] = [
+pub(super) const LOG_COLUMNS: [&str; 10] = [
     "chat_id",
     "chat_start_time",
     "room_id",
@@ -50,19 +50,19 @@ pub const LOG_COLUMNS: [&str; 10] = [
 
 /// Rows per chat, or per message with `logs`.
 #[derive(Debug, Clone, Copy)]
-pub struct CsvEncoder {
+pub(crate) struct CsvEncoder {
     /// A row per message instead of per chat.
     logs: bool,
 }
 
 impl CsvEncoder {
     /// A row per chat, or per message when `logs`.
-    pub fn new(logs: bool) -> Self {
+    pub(crate) fn new(logs: bool) -> Self {
         CsvEncoder { logs }
     }
 
     /// The header line, newline included.
-    pub fn header(&self) -> Vec<u8> {
+    pub(crate) fn header(&self) -> Vec<u8> {
         let columns: &[&str] = if self.logs {
             &LOG_COLUMNS
         } else {
@@ -122,7 +122,7 @@ fn time(t: Option<giosg_async::DateTime<giosg_async::Utc>>) -> String {
 }
 
 /// The purchased carts' totals per currency: `83.00 EUR; 12.50 SEK`.
-pub fn sales_total(chat: &Chat) -> String {
+pub(super) fn sales_total(chat: &Chat) -> String {
     chat.sales_totals()
         .iter()
         .map(|(currency, total)| format!("{total} {currency}"))
@@ -131,7 +131,7 @@ pub fn sales_total(chat: &Chat) -> String {
 }
 
 /// The tags' names: `Premium; VIP & friends`.
-pub fn tag_names(chat: &Chat) -> String {
+pub(super) fn tag_names(chat: &Chat) -> String {
     chat.tags
         .iter()
         .filter_map(|t| t.name.as_deref())

@@ -7,7 +7,7 @@ use std::io;
 
 /// One chat per line, as a JSON object.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct JsonlEncoder;
+pub(crate) struct JsonlEncoder;
 
 impl Encoder for JsonlEncoder {
     fn chat(&mut self, chat: &Chat, out: &mut Vec<u8>) -> io::Result<()> {
@@ -19,7 +19,7 @@ impl Encoder for JsonlEncoder {
 
 /// One JSON array, streamed: `[`, one chat per line separated by commas, `]`.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct JsonArrayEncoder {
+pub(crate) struct JsonArrayEncoder {
     /// Whether a chat was written (the next one needs a comma).
     written: bool,
 }

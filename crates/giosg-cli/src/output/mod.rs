@@ -5,9 +5,9 @@ mod csv;
 mod json;
 mod table;
 
-pub use self::csv::CsvEncoder;
-pub use self::json::{JsonArrayEncoder, JsonlEncoder};
-pub use self::table::TableEncoder;
+pub(crate) use self::csv::CsvEncoder;
+pub(crate) use self::json::{JsonArrayEncoder, JsonlEncoder};
+pub(crate) use self::table::TableEncoder;
 
 use crate::args::Format;
 use giosg_async::Chat;
@@ -15,7 +15,7 @@ use std::io::{self, Write};
 
 /// Turns a sequence of chats into bytes: what goes before the first, each chat, and what goes
 /// after the last.
-pub trait Encoder {
+pub(crate) trait Encoder {
     /// Appends what comes before the first chat (a CSV header, say).
     fn begin(&mut self, out: &mut Vec<u8>) -> io::Result<()> {
         let _ = out;
@@ -34,7 +34,7 @@ pub trait Encoder {
 }
 
 /// The encoder for a `list` format.
-pub fn encoder(format: Format, csv_logs: bool) -> Box<dyn Encoder> {
+pub(crate) fn encoder(format: Format, csv_logs: bool) -> Box<dyn Encoder> {
     match format {
         Format::Jsonl => Box::new(JsonlEncoder),
         Format::Json => Box::new(JsonArrayEncoder::default()),
@@ -44,7 +44,7 @@ pub fn encoder(format: Format, csv_logs: bool) -> Box<dyn Encoder> {
 }
 
 /// Streams chats through an [`Encoder`] into a writer, one write per chat.
-pub struct ChatWriter<W: Write> {
+pub(crate) struct ChatWriter<W: Write> {
     /// The format.
     encoder: Box<dyn Encoder>,
     /// Where the bytes go.
@@ -55,7 +55,7 @@ pub struct ChatWriter<W: Write> {
 
 impl<W: Write> ChatWriter<W> {
     /// Starts the output (writes the encoder's beginning).
-    pub fn new(mut encoder: Box<dyn Encoder>, mut out: W) -> io::Result<Self> {
+    pub(crate) fn new(mut encoder: Box<dyn Encoder>, mut out: W) -> io::Result<Self> {
         let mut buf = Vec::new();
         encoder.begin(&mut buf)?;
         out.write_all(&buf)?;
@@ -63,14 +63,14 @@ impl<W: Write> ChatWriter<W> {
     }
 
     /// Writes one chat.
-    pub fn write(&mut self, chat: &Chat) -> io::Result<()> {
+    pub(crate) fn write(&mut self, chat: &Chat) -> io::Result<()> {
         self.buf.clear();
         self.encoder.chat(chat, &mut self.buf)?;
         self.out.write_all(&self.buf)
     }
 
     /// Writes the encoder's end and flushes.
-    pub fn finish(mut self) -> io::Result<()> {
+    pub(crate) fn finish(mut self) -> io::Result<()> {
         self.buf.clear();
         self.encoder.end(&mut self.buf)?;
         self.out.write_all(&self.buf)?;
@@ -78,7 +78,7 @@ impl<W: Write> ChatWriter<W> {
     }
 
     /// Flushes what was written so far, without the end (after a failure).
-    pub fn flush(&mut self) -> io::Result<()> {
+    pub(crate) fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
 }

@@ -13,7 +13,7 @@ const TAGS_WIDTH: usize = 28;
 
 /// Rows of a fixed-width table, a header first and a count last.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct TableEncoder {
+pub(crate) struct TableEncoder {
     /// Rows written, for the footer.
     rows: u64,
 }

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// What a run of `giosg` did.
 #[derive(Debug)]
-pub struct Run {
+pub(crate) struct Run {
     /// The exit code.
     pub code: i32,
     /// Everything on stdout.
@@ -20,13 +20,13 @@ pub struct Run {
 
 impl Run {
     /// Asserts success and returns stdout.
-    pub fn ok(&self) -> &str {
+    pub(crate) fn ok(&self) -> &str {
         assert_eq!(self.code, 0, "stderr: {}", self.stderr);
         &self.stdout
     }
 
     /// Asserts the failure: this exit code and exactly one `giosg: ...` line on stderr.
-    pub fn fails(&self, code: i32) -> &str {
+    pub(crate) fn fails(&self, code: i32) -> &str {
         assert_eq!(
             self.code, code,
             "stdout: {}\nstderr: {}",
@@ -51,7 +51,7 @@ impl From<Output> for Run {
 }
 
 /// `giosg` with these arguments, without the caller's token or log settings.
-pub fn giosg<I, S>(args: I) -> Command
+pub(crate) fn giosg<I, S>(args: I) -> Command
 where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
@@ -65,12 +65,12 @@ where
 }
 
 /// Runs a command to its end.
-pub fn run(cmd: &mut Command) -> Run {
+pub(crate) fn run(cmd: &mut Command) -> Run {
     cmd.output().expect("giosg runs").into()
 }
 
 /// `giosg chats <sub> --org .. --base-url .. <args>` with the mock's token and fast retries.
-pub fn chats(mock: &MockServer, sub: &str, args: &[&str]) -> Command {
+pub(crate) fn chats(mock: &MockServer, sub: &str, args: &[&str]) -> Command {
     let mut cmd = giosg(["chats", sub]);
     cmd.args(api_args(mock))
         .args(args)
@@ -79,7 +79,7 @@ pub fn chats(mock: &MockServer, sub: &str, args: &[&str]) -> Command {
 }
 
 /// `--org`, `--base-url` and a 1 ms retry backoff for this mock.
-pub fn api_args(mock: &MockServer) -> Vec<String> {
+pub(crate) fn api_args(mock: &MockServer) -> Vec<String> {
     vec![
         "--org".into(),
         mock.org().to_string(),
@@ -91,7 +91,7 @@ pub fn api_args(mock: &MockServer) -> Vec<String> {
 }
 
 /// A mock serving `n` chats generated from `seed`.
-pub fn mock(seed: u64, n: usize) -> MockServer {
+pub(crate) fn mock(seed: u64, n: usize) -> MockServer {
     MockServer::builder()
         .generated(seed, n)
         .start()
@@ -99,19 +99,19 @@ pub fn mock(seed: u64, n: usize) -> MockServer {
 }
 
 /// The chats of a JSON Lines text.
-pub fn jsonl(text: &str) -> Vec<Chat> {
+pub(crate) fn jsonl(text: &str) -> Vec<Chat> {
     text.lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect()
 }
 
 /// The ids of chats.
-pub fn ids(chats: &[Chat]) -> Vec<String> {
+pub(crate) fn ids(chats: &[Chat]) -> Vec<String> {
     chats.iter().map(|c| c.id.to_string()).collect()
 }
 
 /// A fresh, empty directory for one test.
-pub fn temp_dir(name: &str) -> PathBuf {
+pub(crate) fn temp_dir(name: &str) -> PathBuf {
     static N: AtomicU64 = AtomicU64::new(0);
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
         "giosg-cli-{name}-{}-{}",
@@ -125,7 +125,7 @@ pub fn temp_dir(name: &str) -> PathBuf {
 
 /// `count` generated chats that started over the last day or two (the newest ended): recent
 /// enough for a rerun of `sync` or `export` to follow them.
-pub fn recent_chats(seed: u64, count: usize) -> Vec<Chat> {
+pub(crate) fn recent_chats(seed: u64, count: usize) -> Vec<Chat> {
     let now = giosg_async::DateTime::<giosg_async::Utc>::from(std::time::SystemTime::now());
     // Chats come at most 30 minutes apart: `count` of them fit in `count` half hours.
     let start = now - chrono::TimeDelta::minutes(30 * count as i64 + 60);

@@ -28,7 +28,7 @@ pub(super) struct SortValues {
 
 impl Cursor {
     /// The cursor at a chat.
-    pub fn at(chat: &Chat) -> Self {
+    pub(super) fn at(chat: &Chat) -> Self {
         Cursor {
             id: chat.id,
             sort: Some(SortValues {
@@ -39,7 +39,7 @@ impl Cursor {
     }
 
     /// A cursor known by its id only (a user's `since_id`).
-    pub fn id(id: Uuid) -> Self {
+    pub(super) fn id(id: Uuid) -> Self {
         Cursor { id, sort: None }
     }
 
