@@ -29,7 +29,7 @@ use crate::output::{CsvEncoder, Encoder, JsonlEncoder};
 use crate::resume::{self, Layout, ResumeError};
 use crate::warn;
 use futures_util::{FutureExt, TryStreamExt};
-use giosg_async::{ChatFilter, Checkpoint, Client, Uuid};
+use giosg_async::{ChatFilter, Checkpoint, Client, PageStream, ReqwestTransport, Uuid};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::fs::{File, OpenOptions};
 use std::io::{self, IsTerminal, Seek, SeekFrom, Write};
@@ -193,8 +193,7 @@ impl Export {
             let next = match pages.try_next().now_or_never() {
                 Some(next) => next,
                 None => {
-                    state.checkpoint = pages.checkpoint();
-                    self.flush(&mut out, &mut state, &follow, false)?;
+                    self.flush(&mut out, &mut state, Some(&pages), &follow, false)?;
                     pages.try_next().await
                 }
             };
@@ -202,8 +201,14 @@ impl Export {
                 Ok(Some(page)) => page,
                 Ok(None) => break,
                 Err(e) => {
-                    state.checkpoint = pages.checkpoint();
-                    return Err(self.stopped(&e, &mut out, &mut state, &follow, &bar));
+                    return Err(self.stopped(
+                        &e,
+                        &mut out,
+                        &mut state,
+                        Some(&pages),
+                        &follow,
+                        &bar,
+                    ));
                 }
             };
             for chat in &page.results {
@@ -224,12 +229,10 @@ impl Export {
                 bar.set_length(expected);
             }
             if out.buf.len() >= MAX_BATCH {
-                state.checkpoint = pages.checkpoint();
-                self.flush(&mut out, &mut state, &follow, false)?;
+                self.flush(&mut out, &mut state, Some(&pages), &follow, false)?;
             }
         }
-        state.checkpoint = pages.checkpoint();
-        self.flush(&mut out, &mut state, &follow, true)?;
+        self.flush(&mut out, &mut state, Some(&pages), &follow, true)?;
         warn::completeness(&pages.completeness());
         let updated = if resumed {
             self.follow_updates(
@@ -286,7 +289,7 @@ impl Export {
             let page = match pages.try_next().await {
                 Ok(Some(page)) => page,
                 Ok(None) => break,
-                Err(e) => return Err(self.stopped(&e, out, state, follow, bar)),
+                Err(e) => return Err(self.stopped(&e, out, state, None, follow, bar)),
             };
             for chat in &page.results {
                 record.clear();
@@ -312,10 +315,10 @@ impl Export {
                 bar.inc(1);
             }
             if out.buf.len() >= MAX_BATCH {
-                self.flush(out, state, follow, false)?;
+                self.flush(out, state, None, follow, false)?;
             }
         }
-        self.flush(out, state, follow, true)?;
+        self.flush(out, state, None, follow, true)?;
         warn::completeness(&pages.completeness());
         Ok(updated)
     }
@@ -326,10 +329,11 @@ impl Export {
         e: &giosg_async::Error,
         out: &mut Appender,
         state: &mut State,
+        listing: Option<&PageStream<ReqwestTransport>>,
         follow: &Follow,
         bar: &ProgressBar,
     ) -> CliError {
-        let saved = self.flush(out, state, follow, true);
+        let saved = self.flush(out, state, listing, follow, true);
         bar.abandon();
         if let Err(saving) = saved {
             return saving;
@@ -343,12 +347,14 @@ impl Export {
     }
 
     /// Appends what waits; once [`SYNC_INTERVAL`] has passed (or when `force`d), syncs the
-    /// file and then records the state: the file's length, the work left (`state.checkpoint`,
-    /// set by the caller) and the chats still followed.
+    /// file and then records the state: the file's length, the work left of the `listing` of
+    /// new chats (`None` during the update pass, which leaves it as that listing ended) and
+    /// the chats still followed.
     fn flush(
         &self,
         out: &mut Appender,
         state: &mut State,
+        listing: Option<&PageStream<ReqwestTransport>>,
         follow: &Follow,
         force: bool,
     ) -> Result<(), CliError> {
@@ -358,6 +364,9 @@ impl Export {
         }
         out.file.sync_data().map_err(|e| self.io_error(&e))?;
         state.offset = out.len;
+        if let Some(listing) = listing {
+            state.checkpoint = listing.checkpoint();
+        }
         state
             .followed
             .retain(|_, w| follow.follows(w.start, w.open));
