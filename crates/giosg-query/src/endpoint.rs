@@ -279,6 +279,11 @@ impl ChatList {
         &self.0.filter
     }
 
+    /// The extra raw query parameters.
+    pub fn extra(&self) -> &[(String, String)] {
+        &self.0.extra
+    }
+
     /// The endpoint.
     pub fn endpoint(&self) -> &Endpoint {
         &self.0.endpoint

@@ -53,6 +53,7 @@
 
 mod endpoint;
 mod error;
+mod identity;
 mod paging;
 mod plan;
 pub mod query;
@@ -67,9 +68,11 @@ pub use error::{
     ApiError, ApiErrorKind, ConfigError, Error, ErrorKind, PagingError, TimeoutKind,
     TransportError, TransportErrorKind, ValidationError,
 };
+pub use identity::ListingIdentity;
 pub use paging::Pager;
 pub use plan::{
     Anomaly, Checkpoint, Completeness, Delivery, PlanOptions, PlannedRequest, Planner, Ticket,
+    CHECKPOINT_VERSION,
 };
 pub use query::MAX_PAGE_SIZE;
 pub use response::decode_page;

@@ -40,6 +40,11 @@ enum Misbehave {
     CountOffset(i64),
     /// Serve at most this many a page, whatever was asked.
     Cap(usize),
+    /// The first chat of the page comes twice in a row (a join on the server); the second
+    /// row differs when `changed` (and the count counts both rows).
+    Twice {
+        changed: bool,
+    },
 }
 
 /// A server that follows the project's decisions: the canonical order is the ordering (a
@@ -104,8 +109,17 @@ impl Server {
         if misbehave == Misbehave::ShortPage {
             results.truncate(results.len() / 2);
         }
+        let mut extra_rows = 0;
+        if let (Misbehave::Twice { changed }, Some(first)) = (misbehave, results.first()) {
+            let mut again = first.clone();
+            if changed {
+                again.message_count = Some(again.message_count.unwrap_or(0) + 1);
+            }
+            results.insert(1, again);
+            extra_rows = 1;
+        }
         let mut page = Page::single(results);
-        page.count = count as u64;
+        page.count = count as u64 + extra_rows;
         page.num_pages = num_pages as u64;
         page.per_page = size as u64;
         page.current_page = page_no as u64;
@@ -777,4 +791,159 @@ fn orders_that_cannot_be_windowed_page_one_request_at_a_time() {
         assert_eq!(run.delivered.len(), 300);
         assert_eq!(most, 1, "never more than one request in flight");
     }
+}
+
+#[test]
+fn a_chat_twice_in_a_row_is_handed_out_once_as_its_later_row() {
+    for changed in [false, true] {
+        let mut server = Server {
+            chats: dataset(50, 50_000),
+        };
+        let filter = ChatFilter::new().page_size(10);
+        let planner = Planner::new(&list(&filter), PlanOptions::new()).unwrap();
+        let run = drive(
+            planner,
+            &mut server,
+            |_| 0,
+            |n| {
+                if n == 0 {
+                    Misbehave::Twice { changed }
+                } else {
+                    Misbehave::None
+                }
+            },
+            |_, _, _| {},
+        );
+        run.result.unwrap();
+        assert_eq!(ids(&run.delivered), sorted_default(&server.chats));
+        let first = &run.delivered[0];
+        let want = if changed { Some(1) } else { None };
+        assert_eq!(first.message_count, want, "the later row is kept");
+        let report = run.planner.completeness();
+        assert_eq!(
+            report.anomalies,
+            [Anomaly::Repeated {
+                id: first.id,
+                changed
+            }]
+        );
+        assert_eq!(report.duplicates, 1);
+        assert_eq!(report.shortfall(), 0, "the count counted both rows");
+    }
+}
+
+#[test]
+fn a_checkpoint_resumes_only_its_own_listing_and_version() {
+    let filter = ChatFilter::new().has_sales(true);
+    let planner = Planner::new(&list(&filter), PlanOptions::new()).unwrap();
+    let checkpoint = planner.checkpoint();
+    assert!(Planner::resume(&list(&filter), PlanOptions::new(), &checkpoint).is_ok());
+    for other in [
+        ChatFilter::new(),
+        ChatFilter::new().has_sales(false),
+        ChatFilter::new().has_sales(true).tag("x"),
+    ] {
+        let err = Planner::resume(&list(&other), PlanOptions::new(), &checkpoint).unwrap_err();
+        assert!(
+            matches!(err, ValidationError::OtherListing { .. }),
+            "{other:?}: {err}"
+        );
+    }
+    // A version 1 checkpoint (no version, no listing) is refused until upgraded for its
+    // listing; a newer version is refused.
+    let v1: Checkpoint =
+        serde_json::from_str(r#"{"windows":[{"lo":null,"hi":null,"cursor":null}]}"#).unwrap();
+    let err = Planner::resume(&list(&filter), PlanOptions::new(), &v1).unwrap_err();
+    assert!(
+        matches!(err, ValidationError::CheckpointVersion { found: 0, .. }),
+        "{err}"
+    );
+    let identity = giosg_query::ListingIdentity::of(&list(&filter));
+    let upgraded = v1.upgrade(&identity).unwrap();
+    assert!(Planner::resume(&list(&filter), PlanOptions::new(), &upgraded).is_ok());
+    let mut json = serde_json::to_value(&checkpoint).unwrap();
+    json["version"] = 99.into();
+    let v99: Checkpoint = serde_json::from_value(json).unwrap();
+    let err = Planner::resume(&list(&filter), PlanOptions::new(), &v99).unwrap_err();
+    assert!(
+        matches!(err, ValidationError::CheckpointVersion { found: 99, .. }),
+        "{err}"
+    );
+}
+
+/// Chats to read again, scattered over a long history, cost about one request each (merged
+/// where they are close), and the listing from `from` on and the chats without a start time
+/// come as well: every chat of those, each once.
+#[test]
+fn revisiting_reads_scattered_chats_in_about_one_request_each() {
+    let mut chats = dataset(5_000, 50_000_000);
+    chats.push(chat(900_001, None));
+    chats.push(chat(900_002, None));
+    let mut server = Server { chats };
+    let mut by_start: Vec<DateTime<Utc>> =
+        server.chats.iter().filter_map(|c| c.start_time).collect();
+    by_start.sort();
+    let from = epoch() + TimeDelta::milliseconds(45_000_000);
+    // 40 chats to revisit, every 113th, and two close together (merged).
+    let mut again: Vec<Chat> = server
+        .chats
+        .iter()
+        .filter(|c| c.start_time.is_some_and(|t| t < from))
+        .step_by(113)
+        .take(40)
+        .cloned()
+        .collect();
+    again.sort_by_key(|c| c.start_time);
+    let around: Vec<DateTime<Utc>> = again.iter().filter_map(|c| c.start_time).collect();
+    let chats_in = |lo: DateTime<Utc>, hi: DateTime<Utc>| {
+        (by_start.partition_point(|t| *t < hi) - by_start.partition_point(|t| *t < lo)) as u64
+    };
+    let filter = ChatFilter::new();
+    let identity = giosg_query::ListingIdentity::of(&list(&filter));
+    let plan = Checkpoint::revisiting(identity, Some(from), &around, 100, chats_in);
+    let windows = plan.revisit_windows();
+    assert!(windows <= 40 && windows >= 20, "{windows} narrow windows");
+    let options = PlanOptions::new()
+        .concurrency(4)
+        .delivery(Delivery::Unordered);
+    let planner = Planner::resume(&list(&filter), options, &plan).unwrap();
+    let run = drive(
+        planner,
+        &mut server,
+        |n| n - 1,
+        |_| Misbehave::None,
+        |_, _, _| {},
+    );
+    run.result.unwrap();
+    let got: HashSet<Uuid> = ids(&run.delivered).into_iter().collect();
+    assert_eq!(got.len(), run.delivered.len(), "each chat once");
+    for c in &again {
+        assert!(got.contains(&c.id), "{} revisited", c.id);
+    }
+    for c in &server.chats {
+        if c.start_time.is_none_or(|t| t >= from) {
+            assert!(got.contains(&c.id), "{} listed", c.id);
+        }
+    }
+    let report = run.planner.completeness();
+    assert_eq!(
+        report.revisit_requests, windows as u64,
+        "one request per window"
+    );
+    assert!(
+        report.revisited < 3 * again.len() as u64,
+        "{} chats read to revisit {}",
+        report.revisited,
+        again.len()
+    );
+    let rest = server
+        .chats
+        .iter()
+        .filter(|c| c.start_time.is_none_or(|t| t >= from))
+        .count() as u64;
+    assert!(
+        report.requests <= report.revisit_requests + rest.div_ceil(100) + 12,
+        "{} requests",
+        report.requests
+    );
 }

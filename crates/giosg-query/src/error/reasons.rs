@@ -69,6 +69,23 @@ pub enum ValidationError {
     /// would never be seen.
     #[error("since_id needs an ascending ordering: with -{0}, chats added later come before the cursor and would be missed")]
     DescendingKeyset(&'static str),
+    /// A [`Checkpoint`](crate::Checkpoint) was taken of another listing than the one it is
+    /// asked to resume.
+    #[error("the checkpoint belongs to {checkpoint}, not to {listing}")]
+    OtherListing {
+        /// The checkpoint's listing.
+        checkpoint: String,
+        /// The listing to resume.
+        listing: String,
+    },
+    /// A [`Checkpoint`](crate::Checkpoint) of another format version.
+    #[error("the checkpoint has format version {found}; this version resumes version {supported}")]
+    CheckpointVersion {
+        /// Its version.
+        found: u32,
+        /// The version this crate writes.
+        supported: u32,
+    },
     /// A query string did not decode (see [`crate::query::decode`]).
     #[error("parameter {name}: {reason}")]
     Malformed {

@@ -109,6 +109,7 @@ impl Planner {
         let mut taken: Vec<Chat> = Vec::with_capacity(chats.len());
         let mut repeats = 0usize;
         let mut last_repeat: Option<Uuid> = None;
+        let mut repeated: Vec<Anomaly> = Vec::new();
         let mut past = false;
         for (i, chat) in chats.into_iter().enumerate() {
             if ask.nulls_first && chat.start_time.is_some() {
@@ -135,7 +136,17 @@ impl Planner {
                 past = true;
                 break;
             }
-            if let Some(prev) = taken.last() {
+            if let Some(prev) = taken.last_mut() {
+                if prev.id == chat.id {
+                    // The same chat twice in a row (a join on the server): the later row
+                    // stands.
+                    repeated.push(Anomaly::Repeated {
+                        id: chat.id,
+                        changed: *prev != chat,
+                    });
+                    *prev = chat;
+                    continue;
+                }
                 let s = SortValues {
                     start_time: prev.start_time,
                     end_time: prev.end_time,
@@ -151,9 +162,14 @@ impl Planner {
             taken.push(chat);
         }
         self.repeats += repeats as u64;
+        self.duplicates += repeated.len() as u64;
+        for anomaly in repeated {
+            self.note(anomaly);
+        }
         let w = &mut self.windows[index];
         w.after = count_known.then(|| envelope.count.saturating_sub(received));
         let answered_before = std::mem::replace(&mut w.answered, true);
+        w.size = None;
 
         if let Some(last) = taken.last() {
             let cursor = Cursor::at(last);

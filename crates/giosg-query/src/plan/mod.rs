@@ -43,7 +43,6 @@ use crate::paging::SeenWindow;
 #[cfg(doc)]
 use crate::PagingError;
 use crate::{ChatList, PageRequest, ValidationError, MAX_PAGE_SIZE};
-use chrono::{DateTime, Utc};
 use giosg_model::{Chat, OrderBy, Page, SortField, SortKey};
 use std::collections::VecDeque;
 
@@ -139,7 +138,7 @@ mod split;
 mod window;
 
 use report::SavedWindow;
-pub use report::{Anomaly, Checkpoint, Completeness};
+pub use report::{Anomaly, Checkpoint, Completeness, CHECKPOINT_VERSION};
 use window::{floor_ms, is_default_order, Ask, Cursor, End, Mode, Window};
 
 /// Plans a listing by keyset, in start-time windows when the order allows: which requests to
@@ -147,6 +146,8 @@ use window::{floor_ms, is_default_order, Ask, Cursor, End, Mode, Window};
 /// See the crate documentation and [`PlanOptions`].
 #[derive(Debug)]
 pub struct Planner {
+    /// The listing as the caller gave it (windows narrow it; checkpoints carry it).
+    identity: crate::ListingIdentity,
     list: ChatList,
     keys: Vec<SortKey>,
     /// Whether the order is the default one, which start-time windows can split.
@@ -165,6 +166,10 @@ pub struct Planner {
     /// start time (a chat that moved) does not get it handed out twice.
     seen: SeenWindow,
     repeats: u64,
+    duplicates: u64,
+    requests: u64,
+    revisited: u64,
+    revisit_requests: u64,
     anomalies: Vec<Anomaly>,
     /// The first answer's envelope, handed out if the listing turns out empty.
     first: Option<Page<()>>,
@@ -182,7 +187,7 @@ impl Planner {
         if filter.since_id.is_some() {
             crate::query::validate_keyset(filter.ordering.as_ref())?;
         }
-        let first = (
+        let first = SavedWindow::new(
             filter.start_time,
             None,
             false,
@@ -191,39 +196,37 @@ impl Planner {
         Self::with_windows(list, options, vec![first], false)
     }
 
-    /// Resumes a listing from a [`Checkpoint`] taken of the same listing; its ordering must be
-    /// ascending (see [`query::validate_keyset`](crate::query::validate_keyset)).
+    /// Resumes a listing from a [`Checkpoint`] taken of the same listing (or planned for it,
+    /// [`Checkpoint::revisiting`]); its ordering must be ascending (see
+    /// [`query::validate_keyset`](crate::query::validate_keyset)). A checkpoint of another
+    /// listing or format version is refused.
     pub fn resume(
         list: &ChatList,
         options: PlanOptions,
         checkpoint: &Checkpoint,
     ) -> Result<Self, ValidationError> {
         crate::query::validate_keyset(list.filter().ordering.as_ref())?;
-        let windows = checkpoint
-            .windows
-            .iter()
-            .map(|w| (w.lo, w.hi, w.nulls, w.cursor))
-            .collect();
-        Self::with_windows(list, options, windows, true)
+        checkpoint.check(&crate::ListingIdentity::of(list))?;
+        Self::with_windows(list, options, checkpoint.windows.clone(), true)
     }
 
-    #[allow(clippy::type_complexity)]
     fn with_windows(
         list: &ChatList,
         options: PlanOptions,
-        windows: Vec<(
-            Option<DateTime<Utc>>,
-            Option<DateTime<Utc>>,
-            bool,
-            Option<Cursor>,
-        )>,
+        windows: Vec<SavedWindow>,
         resumed: bool,
     ) -> Result<Self, ValidationError> {
+        let identity = crate::ListingIdentity::of(list);
         let next_window = windows.len() as u64;
         let windows = windows
             .into_iter()
             .enumerate()
-            .map(|(i, (lo, hi, nulls, cursor))| Window::new(i as u64, lo, hi, nulls, cursor))
+            .map(|(i, w)| {
+                let mut window = Window::new(i as u64, w.lo, w.hi, w.nulls, w.cursor);
+                window.revisit = w.revisit;
+                window.size = w.size;
+                window
+            })
             .collect();
         let mut filter = list.filter().clone();
         filter.page = None;
@@ -234,6 +237,7 @@ impl Planner {
             |o| o.keys().to_vec(),
         );
         Ok(Planner {
+            identity,
             list: list.with_filter(filter)?,
             windowed: is_default_order(&keys),
             keys,
@@ -248,6 +252,10 @@ impl Planner {
             resumed,
             seen: SeenWindow::default(),
             repeats: 0,
+            duplicates: 0,
+            requests: 0,
+            revisited: 0,
+            revisit_requests: 0,
             anomalies: Vec::new(),
             first: None,
             handed_any: false,
@@ -304,14 +312,21 @@ impl Planner {
     }
 
     fn request_for(&mut self, index: usize) -> PlannedRequest {
+        let w = &self.windows[index];
+        let page_size = w
+            .size
+            .map_or(self.page_size, |s| s.clamp(1, self.page_size));
         let size = match self.options.limit {
             Some(limit) => {
                 let left = limit.saturating_sub(self.delivered).max(1);
-                self.page_size.min(u32::try_from(left).unwrap_or(u32::MAX))
+                page_size.min(u32::try_from(left).unwrap_or(u32::MAX))
             }
-            None => self.page_size,
+            None => page_size,
         };
-        let w = &self.windows[index];
+        self.requests += 1;
+        if w.revisit {
+            self.revisit_requests += 1;
+        }
         let (lo, since, nulls_first) = match (w.mode, w.cursor) {
             (Mode::Reanchor { probe }, Some(c)) => match c.start_time() {
                 Some(t) if !w.nulls => (Some(floor_ms(t)), probe, false),
@@ -384,6 +399,9 @@ impl Planner {
         };
         if let Some(w) = self.windows.iter_mut().find(|w| w.id == id) {
             w.delivered = Some(cursor);
+            if w.revisit {
+                self.revisited += page.results.len() as u64;
+            }
         }
         if let Some(limit) = self.options.limit {
             let left = usize::try_from(limit - self.delivered).unwrap_or(usize::MAX);
@@ -443,7 +461,11 @@ impl Planner {
             limited: self.limited,
             finished: self.is_finished() && !self.failed,
             repeats: self.repeats,
+            duplicates: self.duplicates,
             anomalies: self.anomalies.clone(),
+            requests: self.requests,
+            revisited: self.revisited,
+            revisit_requests: self.revisit_requests,
         }
     }
 
@@ -459,11 +481,12 @@ impl Planner {
                 && w.delivered == w.cursor
                 && !self.ready.iter().any(|(_, _, id)| *id == w.id)
         };
-        let save = |w: &Window| SavedWindow {
-            lo: w.lo,
-            hi: w.hi,
-            nulls: w.nulls,
-            cursor: w.delivered,
+        let save = |w: &Window| {
+            let mut saved = SavedWindow::new(w.lo, w.hi, w.nulls, w.delivered);
+            saved.revisit = w.revisit;
+            // A window that answered asks full pages from then on.
+            saved.size = w.size.filter(|_| !w.answered);
+            saved
         };
         let timed: Vec<&Window> = self.windows.iter().filter(|w| !w.nulls).collect();
         let mut tail = timed.len();
@@ -476,14 +499,18 @@ impl Planner {
             .map(|w| save(w))
             .collect();
         if let Some(first) = timed.get(tail) {
-            windows.push(SavedWindow {
-                lo: first.lo,
-                hi: None,
-                nulls: false,
-                cursor: timed[tail..].iter().rev().find_map(|w| w.delivered),
-            });
+            windows.push(SavedWindow::new(
+                first.lo,
+                None,
+                false,
+                timed[tail..].iter().rev().find_map(|w| w.delivered),
+            ));
         }
         windows.extend(self.windows.iter().filter(|w| w.nulls).map(save));
-        Checkpoint { windows }
+        Checkpoint {
+            version: report::CHECKPOINT_VERSION,
+            listing: Some(self.identity.clone()),
+            windows,
+        }
     }
 }

@@ -1,8 +1,9 @@
 //! What a listing reports: the anomalies it resolved, how complete it is, and the checkpoint
 //! to resume it from.
 
-use super::window::Cursor;
-use chrono::{DateTime, Utc};
+use super::window::{floor_ms, Cursor};
+use crate::{ListingIdentity, ValidationError, MAX_PAGE_SIZE};
+use chrono::{DateTime, TimeDelta, Utc};
 use giosg_model::Uuid;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -37,6 +38,14 @@ pub enum Anomaly {
         /// The cursor.
         cursor: Uuid,
     },
+    /// An answer held the same chat twice in a row (a join without `DISTINCT` on the server,
+    /// typical under a tag filter): it was handed out once, as its later row.
+    Repeated {
+        /// The chat.
+        id: Uuid,
+        /// Whether the two rows differed (the later one was kept).
+        changed: bool,
+    },
 }
 
 impl fmt::Display for Anomaly {
@@ -61,6 +70,14 @@ impl fmt::Display for Anomaly {
                 f,
                 "chat {cursor} vanished while listing after it (deleted?); continued from its start time"
             ),
+            Anomaly::Repeated { id, changed } => {
+                let how = if *changed {
+                    "with different content; the later one was kept"
+                } else {
+                    "identical; it was taken once"
+                };
+                write!(f, "an answer held chat {id} twice in a row ({how})")
+            }
         }
     }
 }
@@ -81,8 +98,17 @@ pub struct Completeness {
     /// Chats dropped because they were already handed out (a server that ignored the
     /// cursor, or re-anchoring after a lost one).
     pub repeats: u64,
+    /// Rows dropped because an answer held the same chat twice in a row (see
+    /// [`Anomaly::Repeated`]); the server's count includes them.
+    pub duplicates: u64,
     /// Contradictions that were resolved.
     pub anomalies: Vec<Anomaly>,
+    /// Requests made by this run of the listing.
+    pub requests: u64,
+    /// Chats handed out from the narrow windows of a [`Checkpoint::revisiting`] plan.
+    pub revisited: u64,
+    /// Requests those windows took.
+    pub revisit_requests: u64,
 }
 
 impl Completeness {
@@ -93,32 +119,173 @@ impl Completeness {
             return 0;
         }
         self.expected
-            .map_or(0, |e| e.saturating_sub(self.delivered))
+            .map_or(0, |e| e.saturating_sub(self.delivered + self.duplicates))
     }
 }
 
+/// The version of [`Checkpoint`]'s layout that this crate writes and resumes.
+pub const CHECKPOINT_VERSION: u32 = 2;
+
 /// The remaining work of a listing, to resume it later (in another process, say): each
-/// unfinished window with the last chat handed out from it.
+/// unfinished window with the last chat handed out from it, and the [`ListingIdentity`] of the
+/// listing it belongs to (resuming another listing from it is a
+/// [`ValidationError::OtherListing`]).
 ///
 /// A finished listing's checkpoint keeps the open-ended windows, so that resuming it fetches
-/// only what was added since.
+/// only what was added since. It serialises (serde) with a format version
+/// ([`CHECKPOINT_VERSION`]): a checkpoint of another version is refused, never misread.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Checkpoint {
+    #[serde(default)]
+    pub(super) version: u32,
+    pub(super) listing: Option<ListingIdentity>,
     pub(super) windows: Vec<SavedWindow>,
 }
 
 impl Checkpoint {
     /// The listing after a chat known by its id (`None`: the whole listing), as if it had
     /// been handed out last: how a file written before checkpoints existed resumes.
-    pub fn after(id: Option<Uuid>) -> Self {
+    pub fn after(listing: ListingIdentity, id: Option<Uuid>) -> Self {
         Checkpoint {
-            windows: vec![SavedWindow {
-                lo: None,
-                hi: None,
-                nulls: false,
-                cursor: id.map(Cursor::id),
-            }],
+            version: CHECKPOINT_VERSION,
+            listing: Some(listing),
+            windows: vec![SavedWindow::new(None, None, false, id.map(Cursor::id))],
         }
+    }
+
+    /// The listing it belongs to (`None` for a version 1 checkpoint, which did not say).
+    pub fn listing(&self) -> Option<&ListingIdentity> {
+        self.listing.as_ref()
+    }
+
+    /// The format version it was written with.
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+
+    /// A version 1 checkpoint (which did not record its listing) as this version's, for the
+    /// listing its owner recorded beside it. A checkpoint of this version is returned as it
+    /// is if it belongs to `listing`; any other is refused.
+    pub fn upgrade(mut self, listing: &ListingIdentity) -> Result<Self, ValidationError> {
+        match self.version {
+            0 | 1 if self.listing.is_none() => {
+                self.version = CHECKPOINT_VERSION;
+                self.listing = Some(listing.clone());
+                Ok(self)
+            }
+            _ => {
+                self.check(listing)?;
+                Ok(self)
+            }
+        }
+    }
+
+    /// Whether this checkpoint may resume `listing`.
+    pub(super) fn check(&self, listing: &ListingIdentity) -> Result<(), ValidationError> {
+        if self.version != CHECKPOINT_VERSION {
+            return Err(ValidationError::CheckpointVersion {
+                found: self.version,
+                supported: CHECKPOINT_VERSION,
+            });
+        }
+        match &self.listing {
+            Some(own) if own == listing => Ok(()),
+            own => Err(ValidationError::OtherListing {
+                checkpoint: own
+                    .as_ref()
+                    .map_or_else(|| "an unknown listing".to_owned(), ToString::to_string),
+                listing: listing.to_string(),
+            }),
+        }
+    }
+
+    /// A listing of every chat from `from` on (`None`: every chat), and of the chats that
+    /// started at the moments `around` (to read again chats that may have changed) without
+    /// listing what lies between them: each moment gets a window one millisecond wide, and
+    /// windows close together are merged while `chats_in(lo, hi)`, an estimate of the chats
+    /// that started in `[lo, hi)` (a local copy's count, say), fits in one page. Each window's
+    /// first request asks for no more chats than it is estimated to hold, plus the one past its
+    /// end that proves it over: about one request per window.
+    ///
+    /// With a `from`, the chats without a start time (which no `start_time` filter reaches) are
+    /// listed too, in a window of their own. The plan is resumed like any checkpoint; its
+    /// narrow windows report what they brought in [`Completeness::revisited`].
+    ///
+    /// ```
+    /// use giosg_model::{time, ChatFilter, Uuid};
+    /// use giosg_query::{Checkpoint, ListingIdentity};
+    /// let t = |s| time::parse(s).unwrap();
+    /// let listing = ListingIdentity::new(Uuid::from_u128(1), &ChatFilter::new());
+    /// let around = [t("2024-01-01T10:00:00Z"), t("2024-01-01T10:00:01Z"), t("2024-06-01T00:00:00Z")];
+    /// // The local copy holds 3 chats between the first two moments, thousands elsewhere.
+    /// let plan = Checkpoint::revisiting(listing, Some(t("2025-01-01T00:00:00Z")), &around, 100, |lo, hi| {
+    ///     if hi <= t("2024-01-01T10:00:02Z") { 3 } else { 5000 }
+    /// });
+    /// // Two narrow windows (the first two moments merged), the rest, and the chats without a
+    /// // start time.
+    /// assert_eq!(plan.window_count(), 4);
+    /// ```
+    pub fn revisiting(
+        listing: ListingIdentity,
+        from: Option<DateTime<Utc>>,
+        around: &[DateTime<Utc>],
+        page_size: u32,
+        mut chats_in: impl FnMut(DateTime<Utc>, DateTime<Utc>) -> u64,
+    ) -> Self {
+        let page_size = page_size.clamp(1, MAX_PAGE_SIZE);
+        let Some(from) = from.map(floor_ms) else {
+            // The whole listing reads every chat anyway.
+            return Checkpoint::after(listing, None);
+        };
+        let ms = TimeDelta::milliseconds(1);
+        let mut moments: Vec<DateTime<Utc>> = around
+            .iter()
+            .map(|t| floor_ms(*t))
+            .filter(|t| *t < from)
+            .collect();
+        moments.sort_unstable();
+        moments.dedup();
+        let mut windows: Vec<SavedWindow> = Vec::new();
+        let narrow = |lo: DateTime<Utc>, hi: DateTime<Utc>, chats: u64| {
+            let mut w = SavedWindow::new(Some(lo), Some(hi.min(from)), false, None);
+            w.revisit = true;
+            // The chats it holds, and the next one, which proves it over.
+            w.size = Some(u32::try_from(chats + 1).map_or(page_size, |n| n.min(page_size)));
+            w
+        };
+        let mut open: Option<(DateTime<Utc>, DateTime<Utc>, u64)> = None;
+        for t in moments {
+            let hi = t + ms;
+            if let Some((lo, old_hi, chats)) = open {
+                let merged = chats_in(lo, hi);
+                if merged < u64::from(page_size) {
+                    open = Some((lo, hi, merged));
+                    continue;
+                }
+                windows.push(narrow(lo, old_hi, chats));
+            }
+            open = Some((t, hi, chats_in(t, hi)));
+        }
+        if let Some((lo, hi, chats)) = open {
+            windows.push(narrow(lo, hi, chats));
+        }
+        windows.push(SavedWindow::new(Some(from), None, false, None));
+        windows.push(SavedWindow::new(None, None, true, None));
+        Checkpoint {
+            version: CHECKPOINT_VERSION,
+            listing: Some(listing),
+            windows,
+        }
+    }
+
+    /// How many windows of the listing are left to fetch (or to follow, when it finished).
+    pub fn window_count(&self) -> usize {
+        self.windows.len()
+    }
+
+    /// How many of them are narrow windows of a [`Checkpoint::revisiting`] plan.
+    pub fn revisit_windows(&self) -> usize {
+        self.windows.iter().filter(|w| w.revisit).count()
     }
 }
 
@@ -131,4 +298,28 @@ pub(super) struct SavedWindow {
     #[serde(default)]
     pub(super) nulls: bool,
     pub(super) cursor: Option<Cursor>,
+    /// A narrow window around chats to read again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(super) revisit: bool,
+    /// The page size of its first request, when smaller than the listing's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) size: Option<u32>,
+}
+
+impl SavedWindow {
+    pub(super) fn new(
+        lo: Option<DateTime<Utc>>,
+        hi: Option<DateTime<Utc>>,
+        nulls: bool,
+        cursor: Option<Cursor>,
+    ) -> Self {
+        SavedWindow {
+            lo,
+            hi,
+            nulls,
+            cursor,
+            revisit: false,
+            size: None,
+        }
+    }
 }

@@ -111,6 +111,12 @@ pub(super) struct Window {
     /// as lost unless an answer shows it.
     pub(super) lost: Option<Uuid>,
     pub(super) stuck: u32,
+    /// A narrow window around chats to read again ([`Checkpoint::revisiting`]).
+    ///
+    /// [`Checkpoint::revisiting`]: super::Checkpoint::revisiting
+    pub(super) revisit: bool,
+    /// The page size of its first request, when smaller than the listing's.
+    pub(super) size: Option<u32>,
 }
 
 impl Window {
@@ -138,6 +144,8 @@ impl Window {
             answered: false,
             lost: None,
             stuck: 0,
+            revisit: false,
+            size: None,
         }
     }
 
