@@ -12,36 +12,49 @@
 //! are keyed by the chat row's number (`chat_seq`, joining `chats.seq`) and their position,
 //! carry the chat's id (`chat_id`), and go with it. Times are ISO-8601 UTC text (`2025-01-02T03:04:05.678Z`), money
 //! is exact decimal text (`"83.00"`), ids are canonical UUID text. `sync_state` holds the
-//! organisation and filters the file was made for, and how far the last complete sync got.
+//! listing the file was made for (organisation and filters, a
+//! [`ListingIdentity`]) and how far the last complete sync got; `sync_runs` is the history of
+//! syncs, each with its checkpoint, committed together with every page of chats, so that a sync
+//! killed at any instant is continued where it stood.
+//!
+//! The store keeps rows; which chats to list, and when a run is over, are the copy library's
+//! (`giosg-sync`) to say.
 //!
 //! ```
 //! use giosg_model::{Chat, ChatFilter, Uuid};
+//! use giosg_query::{Checkpoint, ListingIdentity};
 //! use giosg_store::{Store, Upserted};
 //!
 //! let dir = std::env::temp_dir().join(format!("giosg-store-doc-{}", std::process::id()));
 //! std::fs::create_dir_all(&dir)?;
 //! let path = dir.join("chats.db");
-//! let org = Uuid::from_u128(7);
-//! let mut store = Store::open(&path, org, &ChatFilter::new())?;
+//! let listing = ListingIdentity::new(Uuid::from_u128(7), &ChatFilter::new());
+//! let mut store = Store::open(&path, &listing)?;
+//! let run = store.begin_run(false, &Checkpoint::after(listing.clone(), None))?;
 //! let chat = Chat::new(Uuid::from_u128(1));
-//! let first: Upserted = store.upsert(&[chat.clone()])?;
+//! let checkpoint = Checkpoint::after(listing.clone(), Some(chat.id));
+//! let first: Upserted = store.store_page(&run, &[chat.clone()], &checkpoint)?;
 //! assert_eq!((first.new, first.updated, first.unchanged), (1, 0, 0));
-//! assert_eq!(store.upsert(&[chat])?.unchanged, 1);
-//! // Another organisation's listing is refused.
+//! assert_eq!(store.store_page(&run, &[chat], &checkpoint)?.unchanged, 1);
+//! store.finish_run(&run)?;
+//! // Another listing is refused: another organisation, or other filters.
 //! drop(store);
-//! assert!(Store::open(&path, Uuid::from_u128(8), &ChatFilter::new()).is_err());
+//! let unsold = ListingIdentity::new(Uuid::from_u128(7), &ChatFilter::new().has_sales(false));
+//! assert!(Store::open(&path, &unsold).is_err());
 //! # std::fs::remove_dir_all(&dir)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use giosg_model::{time, Chat, ChatFilter, DateTime, Utc, Uuid};
+use giosg_model::{time, Chat, DateTime, Utc};
+use giosg_query::{Checkpoint, ListingIdentity};
 use rusqlite::{params, Connection, OptionalExtension};
-use std::collections::HashSet;
 use std::path::Path;
 
+mod file;
 mod rows;
 mod schema;
 
+pub use file::Opened;
 use rows::Statements;
 use schema::migrate;
 pub use schema::{SCHEMA, SCHEMA_VERSION};
@@ -53,10 +66,14 @@ pub enum Error {
     /// SQLite failed (the file is not a database, the disk is full, ...).
     #[error("SQLite")]
     Sqlite(#[from] rusqlite::Error),
-    /// The file could not be created.
-    #[error("cannot create the database file")]
-    Create(#[source] std::io::Error),
-    /// The file was made for another organisation or other filters.
+    /// The file could not be created or inspected.
+    #[error("cannot open the database file")]
+    File(#[source] std::io::Error),
+    /// The path is a symbolic link: the store opens only the file itself, never where a link
+    /// points.
+    #[error("the database path is a symbolic link; give the file's own path")]
+    Symlink,
+    /// The file was made for another listing.
     #[error("the database was made for {found}; this sync is for {wanted}: use another file")]
     OtherListing {
         /// What the file holds.
@@ -64,21 +81,30 @@ pub enum Error {
         /// What was asked for.
         wanted: String,
     },
+    /// The file was written by an older giosg whose record of its filters left out every
+    /// `false` one: it cannot be proven to hold this listing.
+    #[error("the database was written by an older giosg that recorded its filters as {recorded:?} (leaving out any that were false), so it cannot be proven to hold {wanted}: sync into a new file, or run one full sync (--full) with the filters it was made with to adopt it")]
+    UnprovenListing {
+        /// What the file recorded.
+        recorded: String,
+        /// What was asked for.
+        wanted: String,
+    },
     /// The file's schema is newer than this version knows.
     #[error("the database has schema version {0}, newer than {SCHEMA_VERSION}: update giosg")]
     NewerSchema(i64),
-    /// A stored chat's JSON does not decode (the file was edited by hand?).
-    #[error("stored chat {id} does not decode")]
+    /// A stored chat's or checkpoint's JSON does not decode (the file was edited by hand?).
+    #[error("stored {what} does not decode")]
     Corrupt {
-        /// The chat.
-        id: String,
+        /// What: a chat (with its id), or the checkpoint.
+        what: String,
         /// Why.
         #[source]
         source: serde_json::Error,
     },
 }
 
-/// How many chats an upsert added, replaced, and found unchanged.
+/// How many chats were added, replaced, and found unchanged.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Upserted {
@@ -98,36 +124,50 @@ impl std::ops::AddAssign for Upserted {
     }
 }
 
-/// A store: one SQLite file holding one organisation's chats for one set of filters.
+/// A sync run as the store records it (`sync_runs`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Run {
+    /// Its number.
+    pub id: i64,
+    /// A full sync: everything is listed, and what is not is marked missing when it finishes.
+    pub full: bool,
+    /// Where its listing stands, as of the last page stored.
+    pub checkpoint: Checkpoint,
+    /// What it stored so far.
+    pub stored: Upserted,
+}
+
+/// A store: one SQLite file holding one listing of an organisation's chats.
 #[derive(Debug)]
 pub struct Store {
     conn: Connection,
+    opened: Opened,
 }
 
 pub(crate) fn ts(t: Option<DateTime<Utc>>) -> Option<String> {
     t.map(|t| time::format(&t))
 }
 
-/// The listing a file is made for, as stored: the organisation, and the filters as the API's
-/// query string without what does not change which chats are listed (page, page size).
-fn identity(filter: &ChatFilter) -> String {
-    let pairs: Vec<String> = serde_json::to_value(filter.selection())
-        .ok()
-        .and_then(|v| v.as_object().cloned())
-        .into_iter()
-        .flatten()
-        .filter(|(_, v)| !v.is_null() && *v != serde_json::Value::Bool(false))
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
-    pairs.join("&")
-}
-
 impl Store {
-    /// Opens the store at `path` for this organisation and filters, creating it (readable by
-    /// its owner only) and migrating its schema as needed. A file made for another
-    /// organisation or other filters is refused.
-    pub fn open(path: &Path, org: Uuid, filter: &ChatFilter) -> Result<Store, Error> {
-        create_private(path)?;
+    /// Opens the store at `path` for this listing, creating it (readable by its owner only)
+    /// and migrating its schema as needed. A file made for another listing is refused, and
+    /// so is one whose listing an older giosg recorded ambiguously ([`Error::UnprovenListing`];
+    /// see [`Store::adopt`]). A symbolic link is refused; an existing file that others may
+    /// read is made owner-only ([`Store::opened`] says so).
+    pub fn open(path: &Path, listing: &ListingIdentity) -> Result<Store, Error> {
+        Self::open_with(path, listing, false)
+    }
+
+    /// Like [`Store::open`], but a file whose listing is unproven is taken for `listing`:
+    /// for a full sync, after which the file holds exactly that listing (what it held beyond
+    /// it is marked missing).
+    pub fn adopt(path: &Path, listing: &ListingIdentity) -> Result<Store, Error> {
+        Self::open_with(path, listing, true)
+    }
+
+    fn open_with(path: &Path, listing: &ListingIdentity, adopt: bool) -> Result<Store, Error> {
+        let opened = file::prepare(path)?;
         let mut conn = Connection::open(path)?;
         conn.pragma_update(None, "page_size", 8192)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -141,45 +181,142 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", true)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrate(&mut conn)?;
-        let wanted_filter = identity(filter);
-        let found: Option<(String, String)> = conn
-            .query_row("SELECT org, filter FROM sync_state WHERE id = 1", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+        let org = listing.org().to_string();
+        let found: Option<(String, Option<String>, Option<String>)> = conn
+            .query_row(
+                "SELECT org, listing, legacy_filter FROM sync_state WHERE id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
             .optional()?;
+        let other = |found: String| Error::OtherListing {
+            found,
+            wanted: listing.to_string(),
+        };
         match found {
             None => {
                 conn.execute(
-                    "INSERT INTO sync_state (id, org, filter) VALUES (1, ?1, ?2)",
-                    params![org.to_string(), wanted_filter],
+                    "INSERT INTO sync_state (id, org, listing) VALUES (1, ?1, ?2)",
+                    params![org, listing.query()],
                 )?;
             }
-            Some((found_org, found_filter))
-                if found_org != org.to_string() || found_filter != wanted_filter =>
-            {
-                let show = |o: &str, f: &str| {
-                    let f = if f.is_empty() { "no filters" } else { f };
-                    format!("organisation {o} with {f}")
-                };
-                return Err(Error::OtherListing {
-                    found: show(&found_org, &found_filter),
-                    wanted: show(&org.to_string(), &wanted_filter),
-                });
+            Some((found_org, Some(found), _)) => {
+                if found_org != org || found != listing.query() {
+                    let query = if found.is_empty() {
+                        "no filters"
+                    } else {
+                        &found
+                    };
+                    return Err(other(format!("organisation {found_org} with {query}")));
+                }
             }
-            Some(_) => {}
+            Some((found_org, None, legacy)) => {
+                if found_org != org {
+                    return Err(other(format!("organisation {found_org}")));
+                }
+                if !adopt {
+                    return Err(Error::UnprovenListing {
+                        recorded: legacy.unwrap_or_default(),
+                        wanted: listing.to_string(),
+                    });
+                }
+                // Adopted for a full sync: proven by the time it finishes.
+                conn.execute(
+                    "UPDATE sync_state SET listing = ?1, listed_until = NULL WHERE id = 1",
+                    [listing.query()],
+                )?;
+            }
         }
-        Ok(Store { conn })
+        Ok(Store { conn, opened })
     }
 
-    /// Stores chats in one transaction: a chat not stored yet is inserted, a chat whose
-    /// content changed has its rows (children included) replaced, an unchanged one is left as
-    /// it is. A chat found again is no longer missing.
-    pub fn upsert(&mut self, chats: &[Chat]) -> Result<Upserted, Error> {
+    /// What opening the file found and did (created it, tightened its permissions).
+    pub fn opened(&self) -> &Opened {
+        &self.opened
+    }
+
+    /// The run in progress: one that began and did not finish (it was killed, or its listing
+    /// failed), to be continued from its checkpoint.
+    pub fn run_in_progress(&self) -> Result<Option<Run>, Error> {
+        let row: Option<(i64, bool, String, i64, i64, i64)> = self
+            .conn
+            .query_row(
+                "SELECT id, full, checkpoint, new, updated, unchanged FROM sync_runs
+                 WHERE finished_at IS NULL ORDER BY id DESC LIMIT 1",
+                [],
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((id, full, checkpoint, new, updated, unchanged)) = row else {
+            return Ok(None);
+        };
+        let checkpoint = serde_json::from_str(&checkpoint).map_err(|source| Error::Corrupt {
+            what: format!("checkpoint of sync run {id}"),
+            source,
+        })?;
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        Ok(Some(Run {
+            id,
+            full,
+            checkpoint,
+            stored: Upserted {
+                new: count(new),
+                updated: count(updated),
+                unchanged: count(unchanged),
+            },
+        }))
+    }
+
+    /// Begins a run that lists from `checkpoint`; a run left in progress is closed as
+    /// abandoned (its pages stay stored).
+    pub fn begin_run(&mut self, full: bool, checkpoint: &Checkpoint) -> Result<Run, Error> {
+        let now = now();
+        let json = serde_json::to_string(checkpoint).expect("a checkpoint serialises");
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "UPDATE sync_runs SET finished_at = ?1 WHERE finished_at IS NULL",
+            [&now],
+        )?;
+        tx.execute(
+            "INSERT INTO sync_runs (started_at, full, checkpoint) VALUES (?1, ?2, ?3)",
+            params![now, full, json],
+        )?;
+        let id = tx.last_insert_rowid();
+        tx.commit()?;
+        Ok(Run {
+            id,
+            full,
+            checkpoint: checkpoint.clone(),
+            stored: Upserted::default(),
+        })
+    }
+
+    /// Stores a page of a run's listing in one transaction, together with the checkpoint after
+    /// it: a chat not stored yet is inserted, a chat whose content changed has its rows
+    /// (children included) replaced, an unchanged one is left as it is; a chat found again is
+    /// no longer missing. Killed at any instant, the file holds whole pages and the checkpoint
+    /// that accounts for exactly them.
+    pub fn store_page(
+        &mut self,
+        run: &Run,
+        chats: &[Chat],
+        checkpoint: &Checkpoint,
+    ) -> Result<Upserted, Error> {
         let now = now();
         let tx = self.conn.transaction()?;
         let mut counts = Upserted::default();
         {
             let mut statements = Statements::prepare(&tx)?;
+            let mut seen = tx.prepare("UPDATE chats SET seen_run = ?1 WHERE id = ?2")?;
             for chat in chats {
                 let json = serde_json::to_string(chat).expect("a chat serialises");
                 let id = chat.id.to_string();
@@ -200,14 +337,67 @@ impl Store {
                         counts.new += 1;
                     }
                 }
+                if run.full {
+                    seen.execute(params![run.id, id])?;
+                }
             }
         }
+        let last = chats.iter().filter_map(|c| c.start_time).max();
+        tx.execute(
+            "UPDATE sync_runs SET checkpoint = ?1, new = new + ?2, updated = updated + ?3,
+                 unchanged = unchanged + ?4,
+                 listed_until = CASE WHEN listed_until IS NULL OR ?5 > listed_until
+                     THEN coalesce(?5, listed_until) ELSE listed_until END
+             WHERE id = ?6",
+            params![
+                serde_json::to_string(checkpoint).expect("a checkpoint serialises"),
+                counts.new,
+                counts.updated,
+                counts.unchanged,
+                ts(last),
+                run.id
+            ],
+        )?;
         tx.commit()?;
         Ok(counts)
     }
 
-    /// Where the next sync must list from at the latest: the start time of the last chat of
-    /// the last complete listing (`None` before the first one completed).
+    /// Finishes a run whose listing completed: how far it got becomes where the next sync
+    /// lists new chats from, and a full run marks every stored chat it did not list as missing
+    /// since now (the server no longer serves it). Returns how many were newly marked.
+    pub fn finish_run(&mut self, run: &Run) -> Result<u64, Error> {
+        let now = now();
+        let tx = self.conn.transaction()?;
+        let missing = if run.full {
+            tx.execute(
+                "UPDATE chats SET missing_since = ?1
+                 WHERE missing_since IS NULL AND (seen_run IS NULL OR seen_run != ?2)",
+                params![now, run.id],
+            )? as u64
+        } else {
+            0
+        };
+        tx.execute(
+            "UPDATE sync_state SET
+                 listed_until = CASE WHEN listed_until IS NULL
+                     OR (SELECT listed_until FROM sync_runs WHERE id = ?3) > listed_until
+                     THEN coalesce((SELECT listed_until FROM sync_runs WHERE id = ?3), listed_until)
+                     ELSE listed_until END,
+                 last_sync_at = ?1,
+                 last_full_sync_at = CASE WHEN ?2 THEN ?1 ELSE last_full_sync_at END
+             WHERE id = 1",
+            params![now, run.full, run.id],
+        )?;
+        tx.execute(
+            "UPDATE sync_runs SET finished_at = ?1, missing = ?2 WHERE id = ?3",
+            params![now, missing, run.id],
+        )?;
+        tx.commit()?;
+        Ok(missing)
+    }
+
+    /// Where the next sync lists new chats from at the latest: the start time of the last
+    /// chat of the last complete listing (`None` before the first one completed).
     pub fn listed_until(&self) -> Result<Option<DateTime<Utc>>, Error> {
         let t: Option<String> = self.conn.query_row(
             "SELECT listed_until FROM sync_state WHERE id = 1",
@@ -217,55 +407,31 @@ impl Store {
         Ok(t.and_then(|t| time::parse(&t).ok()))
     }
 
-    /// Records a complete listing: the start time of its last chat (kept as it was when
-    /// `None`), and whether it was a full one.
-    pub fn complete(&mut self, until: Option<DateTime<Utc>>, full: bool) -> Result<(), Error> {
-        let now = now();
-        self.conn.execute(
-            "UPDATE sync_state SET listed_until = coalesce(?1, listed_until), last_sync_at = ?2,
-                 last_full_sync_at = CASE WHEN ?3 THEN ?2 ELSE last_full_sync_at END
-             WHERE id = 1",
-            params![ts(until), now, full],
+    /// The start times of the chats stored while they were still going on (no end time), and
+    /// still served: they end, with more messages, and are read again.
+    pub fn open_chat_starts(&self) -> Result<Vec<DateTime<Utc>>, Error> {
+        let mut stmt = self.conn.prepare(
+            "SELECT start_time FROM chats
+             WHERE end_time IS NULL AND missing_since IS NULL AND start_time IS NOT NULL
+             ORDER BY start_time",
         )?;
-        Ok(())
-    }
-
-    /// The start time of the earliest chat stored while it was still going on (no end time)
-    /// that started at `since` or later: a sync lists again from there, to see it end.
-    pub fn earliest_open(&self, since: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, Error> {
-        let t: Option<String> = self.conn.query_row(
-            "SELECT min(start_time) FROM chats
-             WHERE end_time IS NULL AND missing_since IS NULL AND start_time >= ?1",
-            [time::format(&since)],
-            |r| r.get(0),
-        )?;
-        Ok(t.and_then(|t| time::parse(&t).ok()))
-    }
-
-    /// After a complete full listing: marks every stored chat it did not bring as missing
-    /// since now (the server no longer serves it); returns how many were newly marked.
-    pub fn mark_missing(&mut self, seen: &HashSet<Uuid>) -> Result<u64, Error> {
-        let now = now();
-        let tx = self.conn.transaction()?;
-        let mut missing = Vec::new();
-        {
-            let mut stmt = tx.prepare("SELECT id FROM chats WHERE missing_since IS NULL")?;
-            let ids = stmt.query_map([], |r| r.get::<_, String>(0))?;
-            for id in ids {
-                let id = id?;
-                if Uuid::parse_str(&id).is_ok_and(|u| !seen.contains(&u)) {
-                    missing.push(id);
-                }
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for t in rows {
+            if let Ok(t) = time::parse(&t?) {
+                out.push(t);
             }
         }
-        for id in &missing {
-            tx.execute(
-                "UPDATE chats SET missing_since = ?1 WHERE id = ?2",
-                params![now, id],
-            )?;
-        }
-        tx.commit()?;
-        Ok(missing.len() as u64)
+        Ok(out)
+    }
+
+    /// How many stored chats started in `[lo, hi)`.
+    pub fn chats_started_in(&self, lo: DateTime<Utc>, hi: DateTime<Utc>) -> Result<u64, Error> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM chats WHERE start_time >= ?1 AND start_time < ?2",
+            [time::format(&lo), time::format(&hi)],
+            |r| r.get(0),
+        )?)
     }
 
     /// Calls `f` with every chat the server still serves, decoded from its stored JSON, in
@@ -278,7 +444,7 @@ impl Store {
         while let Some(row) = rows.next()? {
             let json: String = row.get(1)?;
             let chat = serde_json::from_str(&json).map_err(|source| Error::Corrupt {
-                id: row.get(0).unwrap_or_default(),
+                what: format!("chat {}", row.get::<_, String>(0).unwrap_or_default()),
                 source,
             })?;
             f(chat);
@@ -304,17 +470,4 @@ impl Store {
 /// The current time as the store writes it (SQLite has no say in it: the times are ours).
 fn now() -> String {
     time::format(&DateTime::<Utc>::from(std::time::SystemTime::now()))
-}
-
-/// Creates the file readable and writable by its owner only, if it does not exist.
-fn create_private(path: &Path) -> Result<(), Error> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(Error::Create(e)),
-    }
 }

@@ -4,10 +4,11 @@ use crate::Error;
 use rusqlite::Connection;
 
 /// The schema's version, kept in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
-/// The current schema's text: [`SCHEMA`], and part of the migration from the one before.
-macro_rules! schema {
+/// Schema 2's text: with [`MIGRATE_2_TO_3`], the current [`SCHEMA`]; and part of the migration
+/// from schema 1.
+macro_rules! schema_v2 {
     () => {
         "
 CREATE TABLE sync_state (
@@ -106,14 +107,57 @@ CREATE TABLE cart_products (
     };
 }
 
-/// The current schema (version 2).
+/// From schema 2 to 3: the listing a file is for is recorded exactly (its
+/// [`ListingIdentity`](giosg_query::ListingIdentity); schema 2's record dropped every `false`
+/// filter, so an older file's listing is unproven until a full sync adopts it), and each sync
+/// is a run of its own (`sync_runs`) whose checkpoint is committed with every page.
+macro_rules! migrate_2_to_3 {
+    () => {
+        "
+ALTER TABLE sync_state RENAME TO v2_sync_state;
+CREATE TABLE sync_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    org TEXT NOT NULL,           -- the organisation the file was made for
+    listing TEXT,                -- its listing: the query as sent (page size aside); NULL while
+                                 -- unproven (a schema 2 file, until a full sync adopts it)
+    legacy_filter TEXT,          -- a schema 2 file's record of its filters (false ones dropped)
+    listed_until TEXT,           -- start time of the last chat of the last complete listing
+    last_sync_at TEXT,
+    last_full_sync_at TEXT
+);
+INSERT INTO sync_state (id, org, listing, legacy_filter, listed_until, last_sync_at,
+        last_full_sync_at)
+    SELECT id, org, NULL, filter, listed_until, last_sync_at, last_full_sync_at
+    FROM v2_sync_state;
+DROP TABLE v2_sync_state;
+ALTER TABLE chats ADD COLUMN seen_run INTEGER; -- the last full sync that listed it
+CREATE TABLE sync_runs (
+    id INTEGER PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,            -- NULL: in progress (or killed; the next sync continues it)
+    full INTEGER NOT NULL,       -- a full sync: lists everything, marks what is gone
+    checkpoint TEXT NOT NULL,    -- where the listing stands, committed with each page
+    listed_until TEXT,           -- the latest start time listed so far
+    new INTEGER NOT NULL DEFAULT 0,
+    updated INTEGER NOT NULL DEFAULT 0,
+    unchanged INTEGER NOT NULL DEFAULT 0,
+    missing INTEGER NOT NULL DEFAULT 0
+);
+"
+    };
+}
+
+/// From schema 2 to 3; see [`SCHEMA`].
+const MIGRATE_2_TO_3: &str = migrate_2_to_3!();
+
+/// The current schema (version 3).
 ///
 /// Every child row refers to its chat by `chat_seq`, the chat row's own number (`chats.seq`,
 /// new for each stored version of a chat), and carries the chat's id too (`chat_id`) for
 /// reading. Keying the children by a number that only grows keeps each page's writes at the
 /// end of the tables: random UUID keys would rewrite index pages all over the file on every
 /// page of chats. Join a chat's children on `chat_seq = chats.seq`.
-pub const SCHEMA: &str = schema!();
+pub const SCHEMA: &str = concat!(schema_v2!(), migrate_2_to_3!());
 
 /// Brings the schema to [`SCHEMA_VERSION`].
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), Error> {
@@ -130,7 +174,11 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), Error> {
     let tx = conn.transaction()?;
     match version {
         0 => tx.execute_batch(SCHEMA)?,
-        1 => tx.execute_batch(MIGRATE_1_TO_2)?,
+        1 => {
+            tx.execute_batch(MIGRATE_1_TO_2)?;
+            tx.execute_batch(MIGRATE_2_TO_3)?;
+        }
+        2 => tx.execute_batch(MIGRATE_2_TO_3)?,
         _ => unreachable!("versions above {SCHEMA_VERSION} are refused above"),
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
@@ -155,7 +203,7 @@ ALTER TABLE chat_api_data RENAME TO v1_chat_api_data;
 ALTER TABLE shopping_carts RENAME TO v1_shopping_carts;
 ALTER TABLE cart_products RENAME TO v1_cart_products;
 ",
-    schema!(),
+    schema_v2!(),
     "
 INSERT INTO sync_state SELECT * FROM v1_sync_state;
 INSERT INTO chats (id, token, start_time, end_time, updated_at, is_private,

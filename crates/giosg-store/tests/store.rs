@@ -1,11 +1,33 @@
 //! The store: its schema, a chat read back from its rows, upserts, identity, missing chats.
 
 use giosg_model::{time, ApiData, CartProduct, Chat, ChatFilter, ChatLog, ShoppingCart, Tag, Uuid};
+use giosg_query::{Checkpoint, ListingIdentity};
 use giosg_store::{Error, Store, Upserted};
-use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 const ORG: Uuid = Uuid::from_u128(0x7f9e9580_095b_42c7_838c_c04e667b26f7);
+
+fn listing(filter: &ChatFilter) -> ListingIdentity {
+    ListingIdentity::new(ORG, filter)
+}
+
+/// The store of the whole listing.
+fn open(path: &Path) -> Store {
+    Store::open(path, &listing(&ChatFilter::new())).unwrap()
+}
+
+/// Stores chats as one run of one page (a full one: what it does not list is missing).
+fn store_run(store: &mut Store, chats: &[Chat], full: bool) -> (Upserted, u64) {
+    let checkpoint = Checkpoint::after(listing(&ChatFilter::new()), None);
+    let run = store.begin_run(full, &checkpoint).unwrap();
+    let stored = store.store_page(&run, chats, &checkpoint).unwrap();
+    let missing = store.finish_run(&run).unwrap();
+    (stored, missing)
+}
+
+fn upsert(store: &mut Store, chats: &[Chat]) -> Upserted {
+    store_run(store, chats, false).0
+}
 
 fn temp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("giosg-store-{}-{name}", std::process::id()));
@@ -153,7 +175,7 @@ fn from_rows(store: &Store, id: Uuid) -> Chat {
 #[test]
 fn the_schema_is_as_documented() {
     let path = temp("schema");
-    let store = Store::open(&path, ORG, &ChatFilter::new()).unwrap();
+    let store = open(&path);
     let conn = store.connection();
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
@@ -186,7 +208,7 @@ fn the_schema_is_as_documented() {
 fn the_file_is_readable_by_its_owner_only() {
     use std::os::unix::fs::PermissionsExt;
     let path = temp("mode");
-    drop(Store::open(&path, ORG, &ChatFilter::new()).unwrap());
+    drop(open(&path));
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
 }
@@ -194,9 +216,9 @@ fn the_file_is_readable_by_its_owner_only() {
 #[test]
 fn a_chat_read_back_from_its_rows_equals_the_chat_decoded() {
     let path = temp("rows");
-    let mut store = Store::open(&path, ORG, &ChatFilter::new()).unwrap();
+    let mut store = open(&path);
     let chats = giosg_mock::generate(5, 300);
-    assert_eq!(store.upsert(&chats).unwrap().new, 300);
+    assert_eq!(upsert(&mut store, &chats).new, 300);
     for chat in &chats {
         assert_eq!(&from_rows(&store, chat.id), chat);
     }
@@ -209,9 +231,9 @@ fn a_chat_read_back_from_its_rows_equals_the_chat_decoded() {
 #[test]
 fn upserts_tell_new_updated_and_unchanged_and_replace_children() {
     let path = temp("upsert");
-    let mut store = Store::open(&path, ORG, &ChatFilter::new()).unwrap();
+    let mut store = open(&path);
     let mut chats = giosg_mock::generate(6, 20);
-    assert_eq!(counts(store.upsert(&chats).unwrap()), (20, 0, 0));
+    assert_eq!(counts(upsert(&mut store, &chats)), (20, 0, 0));
     // A chat ends with fewer logs and a new tag; another gains an unknown member.
     chats[3].end_time = chats[3].start_time;
     chats[3].logs = vec![ChatLog::new()];
@@ -219,7 +241,7 @@ fn upserts_tell_new_updated_and_unchanged_and_replace_children() {
     chats[4]
         .extra
         .insert("is_encrypted".into(), serde_json::json!(true));
-    assert_eq!(counts(store.upsert(&chats).unwrap()), (0, 2, 18));
+    assert_eq!(counts(upsert(&mut store, &chats)), (0, 2, 18));
     assert_eq!(from_rows(&store, chats[3].id), chats[3]);
     let json: String = store
         .connection()
@@ -245,59 +267,154 @@ fn upserts_tell_new_updated_and_unchanged_and_replace_children() {
 fn a_file_for_another_organisation_or_other_filters_is_refused() {
     let path = temp("identity");
     let filter = ChatFilter::new().tag("Premium");
-    drop(Store::open(&path, ORG, &filter).unwrap());
+    drop(Store::open(&path, &listing(&filter)).unwrap());
     // Page size does not change which chats are listed.
-    assert!(Store::open(&path, ORG, &filter.clone().page_size(7)).is_ok());
+    assert!(Store::open(&path, &listing(&filter.clone().page_size(7))).is_ok());
     for (org, other) in [
         (Uuid::from_u128(1), filter.clone()),
         (ORG, ChatFilter::new()),
         (ORG, ChatFilter::new().tag("Other")),
+        (ORG, filter.clone().has_sales(false)),
     ] {
-        let err = Store::open(&path, org, &other).unwrap_err();
+        let err = Store::open(&path, &ListingIdentity::new(org, &other)).unwrap_err();
         assert!(matches!(err, Error::OtherListing { .. }), "{err}");
     }
+    // `false` is a filter of its own: a file for it is not the whole listing's.
+    let path = temp("identity-false");
+    let unsold = ChatFilter::new().has_sales(false);
+    drop(Store::open(&path, &listing(&unsold)).unwrap());
+    let err = Store::open(&path, &listing(&ChatFilter::new())).unwrap_err();
+    assert!(err.to_string().contains("has_sales=false"), "{err}");
 }
 
 #[test]
-fn a_full_sync_marks_what_the_server_no_longer_serves() {
+fn a_full_run_marks_what_it_did_not_list() {
     let path = temp("missing");
-    let mut store = Store::open(&path, ORG, &ChatFilter::new()).unwrap();
+    let mut store = open(&path);
     let chats = giosg_mock::generate(7, 10);
-    store.upsert(&chats).unwrap();
-    let seen: HashSet<Uuid> = chats[2..].iter().map(|c| c.id).collect();
-    assert_eq!(store.mark_missing(&seen).unwrap(), 2);
-    assert_eq!(store.mark_missing(&seen).unwrap(), 0, "marked once");
+    upsert(&mut store, &chats);
+    assert_eq!(store_run(&mut store, &chats[2..], true).1, 2);
+    assert_eq!(store_run(&mut store, &chats[2..], true).1, 0, "marked once");
     assert_eq!(store.counts().unwrap(), (10, 2));
     let mut live = Vec::new();
     store.for_each_live(|c| live.push(c.id)).unwrap();
     assert_eq!(live.len(), 8);
     // Served again: live again.
-    assert_eq!(store.upsert(&chats[..1]).unwrap().updated, 1);
+    assert_eq!(upsert(&mut store, &chats[..1]).updated, 1);
     assert_eq!(store.counts().unwrap(), (10, 1));
 }
 
 #[test]
-fn open_chats_and_how_far_the_listing_got_are_remembered() {
+fn a_full_run_killed_and_continued_marks_only_what_no_page_of_it_listed() {
+    let path = temp("missing-resumed");
+    let mut store = open(&path);
+    let chats = giosg_mock::generate(17, 10);
+    upsert(&mut store, &chats);
+    let checkpoint = Checkpoint::after(listing(&ChatFilter::new()), None);
+    let run = store.begin_run(true, &checkpoint).unwrap();
+    store.store_page(&run, &chats[..4], &checkpoint).unwrap();
+    drop(store);
+    // The process died; the next one finds the run in progress and continues it.
+    let mut store = open(&path);
+    let run = store.run_in_progress().unwrap().expect("a run in progress");
+    assert!(run.full);
+    assert_eq!(run.stored.unchanged, 4);
+    store.store_page(&run, &chats[5..], &checkpoint).unwrap();
+    assert_eq!(
+        store.finish_run(&run).unwrap(),
+        1,
+        "only chats[4] was not listed"
+    );
+    assert!(store.run_in_progress().unwrap().is_none());
+}
+
+#[test]
+fn each_page_commits_the_checkpoint_after_it() {
+    let path = temp("checkpoint");
+    let mut store = open(&path);
+    let chats = giosg_mock::generate(18, 30);
+    let whole = Checkpoint::after(listing(&ChatFilter::new()), None);
+    let run = store.begin_run(false, &whole).unwrap();
+    for (i, page) in chats.chunks(10).enumerate() {
+        let after = Checkpoint::after(listing(&ChatFilter::new()), Some(page[9].id));
+        store.store_page(&run, page, &after).unwrap();
+        let found = store.run_in_progress().unwrap().unwrap();
+        assert_eq!(found.checkpoint, after);
+        assert_eq!(found.stored.new, 10 * (i as u64 + 1));
+    }
+    assert_eq!(
+        store.listed_until().unwrap(),
+        None,
+        "until the run finishes"
+    );
+    store.finish_run(&run).unwrap();
+    let last = chats.iter().filter_map(|c| c.start_time).max();
+    assert_eq!(store.listed_until().unwrap(), last);
+}
+
+#[test]
+fn open_chats_are_remembered_at_any_age() {
     let path = temp("state");
-    let mut store = Store::open(&path, ORG, &ChatFilter::new()).unwrap();
+    let mut store = open(&path);
     assert_eq!(store.listed_until().unwrap(), None);
     let mut chats = giosg_mock::generate(8, 10);
     for c in &mut chats {
         c.end_time = c.start_time;
     }
+    chats[0].end_time = None;
     chats[6].end_time = None;
     chats[8].end_time = None;
-    store.upsert(&chats).unwrap();
-    let first = chats[0].start_time.unwrap();
-    assert_eq!(store.earliest_open(first).unwrap(), chats[6].start_time);
-    let after_six = chats[7].start_time.unwrap();
-    assert_eq!(store.earliest_open(after_six).unwrap(), chats[8].start_time);
-    let last = chats.iter().filter_map(|c| c.start_time).max();
-    store.complete(last, false).unwrap();
-    store.complete(None, false).unwrap();
+    upsert(&mut store, &chats);
+    let mut open_starts: Vec<_> = [0, 6, 8]
+        .iter()
+        .map(|&i| chats[i].start_time.unwrap())
+        .collect();
+    open_starts.sort();
+    assert_eq!(store.open_chat_starts().unwrap(), open_starts);
+    let first = chats.iter().filter_map(|c| c.start_time).min().unwrap();
+    let last = chats.iter().filter_map(|c| c.start_time).max().unwrap();
+    assert_eq!(
+        store
+            .chats_started_in(first, last + chrono::TimeDelta::milliseconds(1))
+            .unwrap(),
+        10
+    );
     drop(store);
-    let store = Store::open(&path, ORG, &ChatFilter::new()).unwrap();
-    assert_eq!(store.listed_until().unwrap(), last);
+    let store = open(&path);
+    assert_eq!(store.listed_until().unwrap(), Some(last));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symbolic_link_is_refused_and_a_loose_file_made_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let path = temp("links");
+    let victim = path.with_file_name("victim.db");
+    std::fs::write(&victim, b"").unwrap();
+    let link = path.with_file_name("link.db");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    let err = Store::open(&link, &listing(&ChatFilter::new())).unwrap_err();
+    assert!(matches!(err, Error::Symlink), "{err}");
+    assert_eq!(
+        std::fs::read(&victim).unwrap(),
+        b"",
+        "the link's target is untouched"
+    );
+    // A dangling link is not followed to create a file either.
+    let dangling = path.with_file_name("dangling.db");
+    std::os::unix::fs::symlink(path.with_file_name("nowhere.db"), &dangling).unwrap();
+    assert!(matches!(
+        Store::open(&dangling, &listing(&ChatFilter::new())),
+        Err(Error::Symlink)
+    ));
+    assert!(!path.with_file_name("nowhere.db").exists());
+    // An empty file others may read is made owner-only, and says so.
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let store = Store::open(&victim, &listing(&ChatFilter::new())).unwrap();
+    assert_eq!(store.opened().tightened_from, Some(0o644));
+    assert!(!store.opened().created);
+    let mode = std::fs::metadata(&victim).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
 }
 
 /// Every table, index and their SQL, as SQLite holds them.
@@ -316,11 +433,9 @@ fn a_version_1_file_is_migrated_keeping_every_row() {
     // A version 2 store with chats of every shape, one of them missing upstream...
     let chats = giosg_mock::generate(9, 120);
     let v2 = temp("migrate-source");
-    let mut store = Store::open(&v2, ORG, &ChatFilter::new()).unwrap();
-    store.upsert(&chats).unwrap();
-    let seen: HashSet<Uuid> = chats[1..].iter().map(|c| c.id).collect();
-    assert_eq!(store.mark_missing(&seen).unwrap(), 1);
-    store.complete(chats[119].start_time, true).unwrap();
+    let mut store = open(&v2);
+    upsert(&mut store, &chats);
+    assert_eq!(store_run(&mut store, &chats[1..], true).1, 1);
     drop(store);
     // ...written into a file of schema 1 as 0.1.0 made it.
     let v1 = temp("migrate");
@@ -329,7 +444,8 @@ fn a_version_1_file_is_migrated_keeping_every_row() {
     conn.execute("ATTACH ?1 AS v2", [v2.to_str().unwrap()])
         .unwrap();
     conn.execute_batch(
-        "INSERT INTO sync_state SELECT * FROM v2.sync_state;
+        "INSERT INTO sync_state SELECT id, org, '', listed_until, last_sync_at,
+             last_full_sync_at FROM v2.sync_state;
          INSERT INTO chats SELECT id, token, start_time, end_time, updated_at, is_private,
              is_real_conversation, is_autosuggested, room_id, operator_message_count,
              visitor_message_count, message_count, start_url, start_url_title, autosuggest_url,
@@ -349,8 +465,13 @@ fn a_version_1_file_is_migrated_keeping_every_row() {
     .unwrap();
     drop(conn);
 
-    let store = Store::open(&v1, ORG, &ChatFilter::new()).unwrap();
-    let fresh = Store::open(&temp("migrate-fresh"), ORG, &ChatFilter::new()).unwrap();
+    // Schema 1 and 2 recorded the listing without its false filters: unproven, until a full
+    // sync adopts the file.
+    let err = Store::open(&v1, &listing(&ChatFilter::new())).unwrap_err();
+    assert!(matches!(err, Error::UnprovenListing { .. }), "{err}");
+    assert!(err.to_string().contains("--full"), "{err}");
+    let store = Store::adopt(&v1, &listing(&ChatFilter::new())).unwrap();
+    let fresh = open(&temp("migrate-fresh"));
     assert_eq!(
         schema_of(store.connection()),
         schema_of(fresh.connection()),
@@ -365,7 +486,11 @@ fn a_version_1_file_is_migrated_keeping_every_row() {
         assert_eq!(from_rows(&store, chat.id), *chat);
     }
     assert_eq!(store.counts().unwrap(), (120, 1));
-    assert_eq!(store.listed_until().unwrap(), chats[119].start_time);
+    assert_eq!(
+        store.listed_until().unwrap(),
+        None,
+        "an adopted file lists everything once"
+    );
     let fk: Vec<String> = {
         let mut stmt = store
             .connection()
@@ -377,4 +502,9 @@ fn a_version_1_file_is_migrated_keeping_every_row() {
             .unwrap()
     };
     assert!(fk.is_empty(), "rows without their chat: {fk:?}");
+    drop(store);
+    assert!(
+        Store::open(&v1, &listing(&ChatFilter::new())).is_ok(),
+        "adopted"
+    );
 }
