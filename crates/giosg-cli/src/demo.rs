@@ -2,15 +2,16 @@
 //! on loopback with seeded chats and runs list, summary and export against it, showing each
 //! command as a person would type it.
 
-use crate::args::{ApiArgs, DemoArgs, ExportFormat, Format};
+use crate::args::{ApiArgs, DemoArgs, Format};
 use crate::connect;
 use crate::error::CliError;
-use crate::export::Export;
+use crate::export::{describe, run_export};
 use crate::list::Listing;
 use crate::output;
 use crate::summary;
 use giosg_async::ChatFilter;
 use giosg_mock::{Generator, MockServer};
+use giosg_sync::{Export, Format as ExportFormat};
 use std::io::{self, BufRead, Write};
 use std::path::Path;
 
@@ -39,16 +40,16 @@ pub(crate) async fn run(args: &DemoArgs) -> Result<(), CliError> {
         read_timeout: 30,
     };
     let client = connect::build(&api, mock.token().to_owned())?;
-    let (path, fresh) = match &args.out {
-        Some(path) => (path.clone(), false),
-        None => (
-            std::env::temp_dir().join(format!("giosg-demo-{}.jsonl", std::process::id())),
-            true,
-        ),
-    };
-    if fresh {
-        let _ = std::fs::remove_file(&path);
-    }
+    // Without --out, a file in a directory of its own in the temporary directory
+    // (unpredictable, owner only), removed at the end.
+    let private = tempfile::Builder::new()
+        .prefix("giosg-demo-")
+        .tempdir()
+        .map_err(|e| CliError::io("cannot create a temporary directory", &e))?;
+    let path = args
+        .out
+        .clone()
+        .unwrap_or_else(|| private.path().join("chats.jsonl"));
     let stdout = io::stdout();
     let say = |text: String| -> Result<(), CliError> {
         let mut out = stdout.lock();
@@ -87,19 +88,11 @@ pub(crate) async fn run(args: &DemoArgs) -> Result<(), CliError> {
         .render(&mut stdout.lock())
         .map_err(|e| CliError::io("cannot write to stdout", &e))?;
 
-    let export = Export {
-        org,
-        filter: ChatFilter::new(),
-        out: path.clone(),
-        format: ExportFormat::Jsonl,
-        csv_logs: false,
-        lookback: chrono::TimeDelta::days(3),
-        concurrency: 4,
-    };
+    let export = Export::new(org, ChatFilter::new(), path.clone(), ExportFormat::Jsonl);
     let command = format!("$ giosg chats export --org {org} --out {}", path.display());
     say(format!("\n{command}"))?;
-    let report = export.run(&client, false).await?;
-    say(report.describe(&path))?;
+    let report = run_export(&export, &client, false).await?;
+    say(describe(&report, &path))?;
 
     let last_start = mock.chats().iter().filter_map(|c| c.start_time).max();
     let mut generator = Generator::new(
@@ -112,8 +105,8 @@ pub(crate) async fn run(args: &DemoArgs) -> Result<(), CliError> {
          the file (keyset paging with since_id, from the state saved beside it); killed at any\n\
          moment, it resumes the same way:\n{command}"
     ))?;
-    let report = export.run(&client, false).await?;
-    say(report.describe(&path))?;
+    let report = run_export(&export, &client, false).await?;
+    say(describe(&report, &path))?;
 
     let (lines, first) = peek(&path).map_err(|e| CliError::io(path.display(), &e))?;
     say(format!(

@@ -208,6 +208,47 @@ impl CliError {
     }
 }
 
+impl CliError {
+    /// A store failure on `path`: another listing's file, an unproven one, a newer schema or
+    /// a symbolic link is a usage error (exit 2); anything else a local one (exit 1).
+    pub(crate) fn store(path: &std::path::Path, e: &giosg_sync::StoreError) -> Self {
+        use giosg_sync::StoreError as E;
+        let message = format!("{}: {}", path.display(), chain(e));
+        match e {
+            E::OtherListing { .. } | E::UnprovenListing { .. } | E::NewerSchema(_) | E::Symlink => {
+                Self::usage(message)
+            }
+            _ => Self::new(Failure::Local, message),
+        }
+    }
+
+    /// A failure of a sync or an export (into `path`), classified by what failed.
+    pub(crate) fn copy(e: &giosg_sync::Error, org: Uuid, path: &std::path::Path) -> Self {
+        use giosg_sync::Error as E;
+        match e {
+            E::Api(api) => Self::from_giosg(api, Some(org)),
+            E::Stopped { source, done } => Self::from_giosg(source, Some(org)).context(format!(
+                "{done} chats stored or written into {} before it stopped; run the same command again to go on",
+                path.display()
+            )),
+            E::Store(store) => Self::store(path, store),
+            E::Refused { .. } | E::Unsupported(_) => Self::usage(chain(e)),
+            _ => Self::new(Failure::Local, chain(e)),
+        }
+    }
+}
+
+/// An error and its causes, `: `-separated.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        message.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    message
+}
+
 impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message())

@@ -53,7 +53,7 @@ pub(crate) fn offline(
     let mut summary = Summary::default();
     store
         .for_each_live(|chat| summary.add(&chat))
-        .map_err(|e| crate::sync::store_error(db, &e))?;
+        .map_err(|e| CliError::store(db, &e))?;
     Ok(summary)
 }
 

@@ -16,7 +16,7 @@ use hyper_util::rt::TokioIo;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use url::form_urlencoded;
 
@@ -33,9 +33,20 @@ struct FaultState {
     next: u64,
 }
 
+/// Requests of the chats endpoint held unanswered from a number on, until released: how a
+/// test stops a client at an exact point of its listing (see [`MockServer::hold_from`]).
+struct Gate {
+    /// Chats requests numbered this or later are held (`None`: none is).
+    from: tokio::sync::watch::Sender<Option<u64>>,
+    /// Which `hold_from` call is in force, and how many requests it holds.
+    held: Mutex<(u64, u64)>,
+    changed: Condvar,
+}
+
 struct Shared {
     /// Who the API is: origin, org and token.
     api: Api,
+    gate: Gate,
     store: Mutex<Store>,
     faults: Mutex<FaultState>,
     requests: Mutex<Vec<RecordedRequest>>,
@@ -188,6 +199,7 @@ impl MockServerBuilder {
                 token: self.token,
             },
             store: Mutex::new(Store::new(chats)),
+            gate: Gate::new(),
             faults: Mutex::new(FaultState {
                 plan: self.faults,
                 next: 0,
@@ -315,6 +327,75 @@ impl MockServer {
     }
 }
 
+impl Gate {
+    fn new() -> Self {
+        Gate {
+            from: tokio::sync::watch::Sender::new(None),
+            held: Mutex::new((0, 0)),
+            changed: Condvar::new(),
+        }
+    }
+
+    /// Waits while request `n` is to be held.
+    async fn pass(&self, n: u64) {
+        let holds = |from: &Option<u64>| from.is_some_and(|from| n >= from);
+        let mut rx = self.from.subscribe();
+        if !holds(&rx.borrow_and_update()) {
+            return;
+        }
+        let generation = {
+            let mut held = lock(&self.held);
+            held.1 += 1;
+            held.0
+        };
+        self.changed.notify_all();
+        // The sender lives as long as the server: an error means it is stopping.
+        let _ = rx.wait_for(|from| !holds(from)).await;
+        let mut held = lock(&self.held);
+        if held.0 == generation {
+            held.1 -= 1;
+        }
+    }
+}
+
+impl MockServer {
+    /// Holds every request of the chats endpoint after the next `answered` ones, unanswered,
+    /// until [`MockServer::release`]: a client is then stopped at an exact point of its
+    /// listing, for a test to look at (or kill it) there, without waiting on time.
+    pub fn hold_from(&self, answered: u64) {
+        let next = lock(&self.shared.faults).next;
+        {
+            // Requests still held by an earlier call count no more.
+            let mut held = lock(&self.shared.gate.held);
+            *held = (held.0 + 1, 0);
+        }
+        self.shared.gate.from.send_replace(Some(next + answered));
+    }
+
+    /// Blocks until at least one request is being held (see [`MockServer::hold_from`]).
+    pub fn wait_until_held(&self) {
+        let gate = &self.shared.gate;
+        let mut held = lock(&gate.held);
+        while held.1 == 0 {
+            held = gate
+                .changed
+                .wait(held)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// Answers the requests held, and holds no more.
+    pub fn release(&self) {
+        self.shared.gate.from.send_replace(None);
+    }
+
+    /// How many requests of the chats endpoint were received so far (since the fault plan was
+    /// last set).
+    pub fn chats_requests(&self) -> u64 {
+        lock(&self.shared.faults).next
+    }
+}
+
 impl Drop for MockServer {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
@@ -384,17 +465,20 @@ async fn handle(
     let accepts_gzip = wire::accepts_gzip(req.headers());
     drop(req);
 
-    let (latency, fault) = {
+    let (latency, fault, number) = {
         let mut state = lock(&shared.faults);
-        let fault = if emulate::is_chats_path(&path) {
+        let (fault, number) = if emulate::is_chats_path(&path) {
             let n = state.next;
             state.next += 1;
-            state.plan.fault_for(n)
+            (state.plan.fault_for(n), Some(n))
         } else {
-            None
+            (None, None)
         };
-        (state.plan.plan_latency(), fault)
+        (state.plan.plan_latency(), fault, number)
     };
+    if let Some(n) = number {
+        shared.gate.pass(n).await;
+    }
     if let Some(latency) = latency {
         tokio::time::sleep(latency).await;
     }

@@ -902,7 +902,7 @@ fn revisiting_reads_scattered_chats_in_about_one_request_each() {
     let identity = giosg_query::ListingIdentity::of(&list(&filter));
     let plan = Checkpoint::revisiting(identity, Some(from), &around, 100, chats_in);
     let windows = plan.revisit_windows();
-    assert!(windows <= 40 && windows >= 20, "{windows} narrow windows");
+    assert!((20..=40).contains(&windows), "{windows} narrow windows");
     let options = PlanOptions::new()
         .concurrency(4)
         .delivery(Delivery::Unordered);

@@ -1,11 +1,12 @@
-//! The database file itself: created owner-only, never through a symbolic link, and made
-//! owner-only when it was not.
+//! Files that hold chats: created owner-only, never opened through a symbolic link, and made
+//! owner-only when they were not. The store's database and the export's files (giosg-sync)
+//! are opened with [`open_private`].
 
 use crate::Error;
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
 use std::path::Path;
 
-/// What opening the file found and did.
+/// What opening a file found and did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Opened {
@@ -16,59 +17,53 @@ pub struct Opened {
     pub tightened_from: Option<u32>,
 }
 
-/// Creates the file readable and writable by its owner only if it does not exist; refuses a
-/// symbolic link; makes an existing file owner-only.
-pub(crate) fn prepare(path: &Path) -> Result<Opened, Error> {
-    match std::fs::symlink_metadata(path) {
-        Ok(meta) if meta.file_type().is_symlink() => return Err(Error::Symlink),
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(Error::File(e)),
-    }
+/// Opens `path` for reading and writing: created readable and writable by its owner only if
+/// it does not exist; refused ([`Error::Symlink`]) if it is a symbolic link, dangling or not;
+/// made owner-only if its group or others could read it (said in [`Opened`]).
+pub fn open_private(path: &Path) -> Result<(File, Opened), Error> {
     let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
+    options.read(true).write(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
     }
-    match options.open(path) {
-        Ok(_) => Ok(Opened {
-            created: true,
-            tightened_from: None,
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => tighten(path),
-        Err(e) => Err(Error::File(e)),
-    }
-}
-
-/// Makes an existing file owner-only, opened without following a link.
-fn tighten(path: &Path) -> Result<Opened, Error> {
+    let (file, created) = match options.clone().create_new(true).open(path) {
+        Ok(file) => (file, true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            (options.open(path).map_err(refusal)?, false)
+        }
+        Err(e) => return Err(refusal(e)),
+    };
+    let mut opened = Opened {
+        created,
+        tightened_from: None,
+    };
     #[cfg(unix)]
     {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        let file = OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(path)
-            .map_err(|e| {
-                if e.raw_os_error() == Some(libc::ELOOP) {
-                    Error::Symlink
-                } else {
-                    Error::File(e)
-                }
-            })?;
+        use std::os::unix::fs::PermissionsExt;
         let mode = file.metadata().map_err(Error::File)?.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
             file.set_permissions(std::fs::Permissions::from_mode(0o600))
                 .map_err(Error::File)?;
-            return Ok(Opened {
-                created: false,
-                tightened_from: Some(mode),
-            });
+            opened.tightened_from = Some(mode);
         }
     }
-    #[cfg(not(unix))]
-    let _ = path;
-    Ok(Opened::default())
+    Ok((file, opened))
+}
+
+/// A failure to open: a symbolic link (`O_NOFOLLOW` says `ELOOP`, and creating through a
+/// dangling one says the file exists) is refused as such.
+fn refusal(e: std::io::Error) -> Error {
+    #[cfg(unix)]
+    if e.raw_os_error() == Some(libc::ELOOP) {
+        return Error::Symlink;
+    }
+    Error::File(e)
+}
+
+/// Prepares the database file (see [`open_private`]).
+pub(crate) fn prepare(path: &Path) -> Result<Opened, Error> {
+    // A dangling link makes `create_new` fail with "exists", then `O_NOFOLLOW` with ELOOP.
+    open_private(path).map(|(_, opened)| opened)
 }

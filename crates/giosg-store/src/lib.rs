@@ -50,7 +50,7 @@ use giosg_query::{Checkpoint, ListingIdentity};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 
-mod file;
+pub mod file;
 mod rows;
 mod schema;
 
@@ -66,12 +66,12 @@ pub enum Error {
     /// SQLite failed (the file is not a database, the disk is full, ...).
     #[error("SQLite")]
     Sqlite(#[from] rusqlite::Error),
-    /// The file could not be created or inspected.
-    #[error("cannot open the database file")]
+    /// The file could not be created, opened or inspected.
+    #[error("cannot open the file")]
     File(#[source] std::io::Error),
     /// The path is a symbolic link: the store opens only the file itself, never where a link
     /// points.
-    #[error("the database path is a symbolic link; give the file's own path")]
+    #[error("the path is a symbolic link; give the file's own path")]
     Symlink,
     /// The file was made for another listing.
     #[error("the database was made for {found}; this sync is for {wanted}: use another file")]

@@ -98,19 +98,19 @@ impl Spec {
     pub(crate) fn engine(&self, endpoint: &Endpoint) -> Result<Engine, Error> {
         let list = self.list(endpoint)?;
         if self.filter.page.is_some() {
-            return Ok(Engine::Numbered(Numbered {
+            return Ok(Engine::Numbered(Box::new(Numbered {
                 pager: Pager::new(list),
                 pending: false,
                 limit: self.options.limit,
                 delivered: 0,
                 ready: None,
-            }));
+            })));
         }
         let planner = match &self.resume {
             Some(checkpoint) => Planner::resume(&list, self.options.clone(), checkpoint)?,
             None => Planner::new(&list, self.options.clone())?,
         };
-        Ok(Engine::Planned(planner))
+        Ok(Engine::Planned(Box::new(planner)))
     }
 
     /// Incremental sync from `since`: the listing in order, after that chat.
@@ -367,8 +367,8 @@ impl Numbered {
 /// Says which request to send next and hands out pages; see [`Planner`] and [`Pager`].
 #[derive(Debug)]
 pub(crate) enum Engine {
-    Numbered(Numbered),
-    Planned(Planner),
+    Numbered(Box<Numbered>),
+    Planned(Box<Planner>),
 }
 
 impl Engine {

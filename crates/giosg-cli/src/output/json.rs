@@ -1,21 +1,9 @@
-//! JSON Lines and JSON array output: the API's field names, times in UTC with `Z`, money as
+//! JSON array output: the API's field names, times in UTC with `Z`, money as
 //! decimal strings (the model's serialisation).
 
 use super::Encoder;
 use giosg_async::Chat;
 use std::io;
-
-/// One chat per line, as a JSON object.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct JsonlEncoder;
-
-impl Encoder for JsonlEncoder {
-    fn chat(&mut self, chat: &Chat, out: &mut Vec<u8>) -> io::Result<()> {
-        serde_json::to_writer(&mut *out, chat)?;
-        out.push(b'\n');
-        Ok(())
-    }
-}
 
 /// One JSON array, streamed: `[`, one chat per line separated by commas, `]`.
 #[derive(Debug, Default, Clone, Copy)]

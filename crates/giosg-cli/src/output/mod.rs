@@ -1,37 +1,18 @@
-//! Output formats: each is an [`Encoder`] that turns chats into bytes, so that `list` can
-//! stream them to stdout and `export` can append each chat to a file in a single write.
+//! Output formats of `list`: each is an [`Encoder`] that turns chats into bytes, so that chats
+//! stream to stdout as they arrive. The line formats an export writes too (jsonl, csv) are the
+//! copy library's ([`giosg_sync::format`]); the JSON array and the table are for reading.
 
-mod csv;
 mod json;
 mod table;
 
-pub(crate) use self::csv::CsvEncoder;
-pub(crate) use self::json::{JsonArrayEncoder, JsonlEncoder};
+pub(crate) use self::json::JsonArrayEncoder;
 pub(crate) use self::table::TableEncoder;
+pub(crate) use giosg_sync::format::Encoder;
 
 use crate::args::Format;
 use giosg_async::Chat;
+use giosg_sync::format::{CsvEncoder, JsonlEncoder};
 use std::io::{self, Write};
-
-/// Turns a sequence of chats into bytes: what goes before the first, each chat, and what goes
-/// after the last.
-pub(crate) trait Encoder {
-    /// Appends what comes before the first chat (a CSV header, say).
-    fn begin(&mut self, out: &mut Vec<u8>) -> io::Result<()> {
-        let _ = out;
-        Ok(())
-    }
-
-    /// Appends one chat; the line formats (jsonl, csv) append whole lines ending with a
-    /// newline, which is what lets `export` resume a file.
-    fn chat(&mut self, chat: &Chat, out: &mut Vec<u8>) -> io::Result<()>;
-
-    /// Appends what comes after the last chat (a closing bracket, a footer).
-    fn end(&mut self, out: &mut Vec<u8>) -> io::Result<()> {
-        let _ = out;
-        Ok(())
-    }
-}
 
 /// The encoder for a `list` format.
 pub(crate) fn encoder(format: Format, csv_logs: bool) -> Box<dyn Encoder> {

@@ -3,9 +3,9 @@
 //! Columns have fixed widths so that rows stream out as chats arrive; long tag lists are cut
 //! with `…`. Times are UTC, rooms the first 8 hex digits of their id.
 
-use super::csv::{sales_total, tag_names};
 use super::Encoder;
 use giosg_async::Chat;
+use giosg_sync::format::{sales_total, tag_names};
 use std::io::{self, Write};
 
 /// The width of the tags column.

@@ -4,9 +4,8 @@
 use crate::common::{chats, mock, recent_chats, run, temp_dir};
 use giosg_async::{Chat, ChatFilter, Tag};
 use giosg_mock::{Fault, FaultPlan, MockServer};
-use giosg_store::Store;
+use giosg_sync::{ListingIdentity, Store};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::Stdio;
 
@@ -18,13 +17,60 @@ fn sync(mock: &MockServer, db: &Path, args: &[&str]) -> crate::common::Run {
 
 /// The store's live chats by id, as their JSON.
 fn stored(mock: &MockServer, db: &Path) -> BTreeMap<String, String> {
-    let store = Store::open(db, mock.org(), &ChatFilter::new()).unwrap();
+    let store = open(mock, db);
     let mut out = BTreeMap::new();
     store
         .for_each_live(|c| {
             out.insert(c.id.to_string(), serde_json::to_string(&c).unwrap());
         })
         .unwrap();
+    out
+}
+
+/// The store of the whole listing of the mock's chats.
+fn open(mock: &MockServer, db: &Path) -> Store {
+    Store::open(db, &ListingIdentity::new(mock.org(), &ChatFilter::new())).unwrap()
+}
+
+/// Every row of every table, as SQLite quotes its values, sorted; without the columns that
+/// differ between two copies of the same chats (row numbers, when a row was written, which
+/// run listed it).
+fn tables(mock: &MockServer, db: &Path) -> BTreeMap<String, Vec<String>> {
+    let store = open(mock, db);
+    let conn = store.connection();
+    let mut out = BTreeMap::new();
+    for table in [
+        "chats",
+        "chat_logs",
+        "chat_tags",
+        "chat_api_data",
+        "shopping_carts",
+        "cart_products",
+    ] {
+        let columns: Vec<String> = conn
+            .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let kept: Vec<String> = columns
+            .iter()
+            .filter(|c| !["seq", "chat_seq", "fetched_at", "seen_run"].contains(&c.as_str()))
+            .map(|c| format!("quote({c})"))
+            .collect();
+        assert!(kept.len() > 2, "{table}: {columns:?}");
+        let sql = format!("SELECT {} FROM {table}", kept.join(" || '|' || "));
+        let mut rows: Vec<String> = conn
+            .prepare(&sql)
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        rows.sort();
+        out.insert(table.to_owned(), rows);
+    }
     out
 }
 
@@ -127,7 +173,7 @@ fn a_full_sync_marks_deleted_chats_and_the_summary_leaves_them_out() {
         out.stderr
     );
     assert_eq!(stored(&mock, &db), served(&mock));
-    let store = Store::open(&db, mock.org(), &ChatFilter::new()).unwrap();
+    let store = open(&mock, &db);
     assert_eq!(store.counts().unwrap(), (80, 4));
 
     // The offline summary prints what the summary against the API prints.
@@ -199,40 +245,72 @@ fn a_database_for_another_listing_is_refused() {
     assert!(mock.requests().is_empty());
 }
 
+/// Killed while the mock holds its next answer (so the kill lands mid-run, at a point the
+/// test chose), a sync leaves whole pages and the checkpoint after them; the rerun lists no
+/// page committed before the kill (but those in flight then), and the database equals the one
+/// an uninterrupted sync makes, table by table, row by row, and the server's chats.
 #[test]
-fn killed_at_random_points_and_rerun_the_database_equals_the_server() {
-    let mock = MockServer::builder()
-        .generated(65, 400)
-        .faults(giosg_mock::FaultPlan::new().latency(std::time::Duration::from_millis(2)))
-        .start()
-        .unwrap();
+fn killed_mid_run_a_rerun_continues_where_it_stood() {
+    let mock = mock(65, 400);
     let dir = temp_dir("sync-kill");
+    let args = ["--page-size", "10", "--concurrency", "4"];
+    let clean = dir.join("clean.db");
+    let before = mock.chats_requests();
+    sync(&mock, &clean, &args).ok();
+    let full = mock.chats_requests() - before;
+    assert!(full >= 40, "{full} requests for 400 chats in pages of 10");
+    let oracle = tables(&mock, &clean);
     let mut rng = fastrand::Rng::with_seed(65);
-    for round in 0..6 {
+    for round in 0..5 {
         let db = dir.join(format!("chats-{round}.db"));
-        for _ in 0..rng.usize(1..=3) {
-            let mut cmd = chats(&mock, "sync", &["--page-size", "10"]);
+        for _ in 0..rng.usize(1..=2) {
+            let stored_before = if db.exists() {
+                open(&mock, &db).counts().unwrap().0
+            } else {
+                0
+            };
+            mock.hold_from(rng.u64(2..20));
+            let mut cmd = chats(&mock, "sync", &args);
             cmd.arg("--db")
                 .arg(&db)
-                .env("RUST_LOG", "giosg_transport=debug")
                 .stdout(Stdio::null())
-                .stderr(Stdio::piped());
+                .stderr(Stdio::null());
             let mut child = cmd.spawn().unwrap();
-            // Kill after a random number of pages received: the sync blocks on its log when
-            // nobody reads it, so this paces it.
-            let after = rng.usize(0..40);
-            let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-            let mut pages = 0;
-            while pages < after {
-                match lines.next() {
-                    Some(Ok(line)) => pages += usize::from(line.contains("page received")),
-                    _ => break,
-                }
-            }
-            let _ = child.kill();
+            mock.wait_until_held();
+            child.kill().unwrap();
             child.wait().unwrap();
+            mock.release();
+            let store = open(&mock, &db);
+            let run = store.run_in_progress().unwrap();
+            assert!(run.is_some(), "round {round}: the kill landed mid-run");
+            let stored = store.counts().unwrap().0;
+            assert!(stored < 400, "round {round}: mid-run ({stored} stored)");
+            assert!(stored >= stored_before, "round {round}: nothing lost");
         }
-        sync(&mock, &db, &["--page-size", "10"]).ok();
+        let store = open(&mock, &db);
+        let committed = store.counts().unwrap().0;
+        let windows = store
+            .run_in_progress()
+            .unwrap()
+            .map_or(0, |r| r.checkpoint.window_count() as u64);
+        drop(store);
+        let before = mock.chats_requests();
+        let out = sync(&mock, &db, &args);
+        out.ok();
+        assert!(
+            out.stderr
+                .contains("(continued where the last run stopped)"),
+            "{}",
+            out.stderr
+        );
+        let rerun = mock.chats_requests() - before;
+        // The pages committed are not asked for again: at most the requests in flight at the
+        // kill (4), and one more per window the checkpoint left, come on top of what was left.
+        assert!(
+            rerun + committed / 10 <= full + 4 + windows,
+            "round {round}: {rerun} requests after {committed} chats committed ({full} for all, {windows} windows)"
+        );
         assert_eq!(stored(&mock, &db), served(&mock), "round {round}");
+        assert_eq!(tables(&mock, &db), oracle, "round {round}: every row");
     }
 }

@@ -230,45 +230,13 @@ impl Checkpoint {
         from: Option<DateTime<Utc>>,
         around: &[DateTime<Utc>],
         page_size: u32,
-        mut chats_in: impl FnMut(DateTime<Utc>, DateTime<Utc>) -> u64,
+        chats_in: impl FnMut(DateTime<Utc>, DateTime<Utc>) -> u64,
     ) -> Self {
-        let page_size = page_size.clamp(1, MAX_PAGE_SIZE);
         let Some(from) = from.map(floor_ms) else {
             // The whole listing reads every chat anyway.
             return Checkpoint::after(listing, None);
         };
-        let ms = TimeDelta::milliseconds(1);
-        let mut moments: Vec<DateTime<Utc>> = around
-            .iter()
-            .map(|t| floor_ms(*t))
-            .filter(|t| *t < from)
-            .collect();
-        moments.sort_unstable();
-        moments.dedup();
-        let mut windows: Vec<SavedWindow> = Vec::new();
-        let narrow = |lo: DateTime<Utc>, hi: DateTime<Utc>, chats: u64| {
-            let mut w = SavedWindow::new(Some(lo), Some(hi.min(from)), false, None);
-            w.revisit = true;
-            // The chats it holds, and the next one, which proves it over.
-            w.size = Some(u32::try_from(chats + 1).map_or(page_size, |n| n.min(page_size)));
-            w
-        };
-        let mut open: Option<(DateTime<Utc>, DateTime<Utc>, u64)> = None;
-        for t in moments {
-            let hi = t + ms;
-            if let Some((lo, old_hi, chats)) = open {
-                let merged = chats_in(lo, hi);
-                if merged < u64::from(page_size) {
-                    open = Some((lo, hi, merged));
-                    continue;
-                }
-                windows.push(narrow(lo, old_hi, chats));
-            }
-            open = Some((t, hi, chats_in(t, hi)));
-        }
-        if let Some((lo, hi, chats)) = open {
-            windows.push(narrow(lo, hi, chats));
-        }
+        let mut windows = narrow_windows(from, around, page_size, chats_in);
         windows.push(SavedWindow::new(Some(from), None, false, None));
         windows.push(SavedWindow::new(None, None, true, None));
         Checkpoint {
@@ -276,6 +244,47 @@ impl Checkpoint {
             listing: Some(listing),
             windows,
         }
+    }
+
+    /// This checkpoint, continued with narrow windows around the moments `around` (see
+    /// [`Checkpoint::revisiting`]), for a listing whose timed chats were all handed out in
+    /// order up to one chat: a finished listing's checkpoint, or one of a single window.
+    ///
+    /// Returns the plan and that chat's position (its start time and id). The plan lists the
+    /// chats of that chat's millisecond again, so a chat at or before the position was handed
+    /// out before, and one after it is new; the narrow windows bring only chats before it.
+    /// `None` when the checkpoint has other windows left, or its position has no start time:
+    /// resume it as it is.
+    pub fn revisit(
+        &self,
+        around: &[DateTime<Utc>],
+        page_size: u32,
+        chats_in: impl FnMut(DateTime<Utc>, DateTime<Utc>) -> u64,
+    ) -> Option<(Checkpoint, (DateTime<Utc>, Uuid))> {
+        let timed: Vec<&SavedWindow> = self.windows.iter().filter(|w| !w.nulls).collect();
+        let [open] = timed.as_slice() else {
+            return None;
+        };
+        let cursor = open.cursor?;
+        let start = cursor.start_time()?;
+        if open.hi.is_some() || open.revisit {
+            return None;
+        }
+        let from = floor_ms(start);
+        let mut windows = narrow_windows(from, around, page_size, chats_in);
+        windows.push(SavedWindow::new(Some(from), None, false, None));
+        let nulls: Vec<SavedWindow> = self.windows.iter().filter(|w| w.nulls).cloned().collect();
+        if nulls.is_empty() {
+            // The chats without a start time come after every other: none was handed out.
+            windows.push(SavedWindow::new(None, None, true, None));
+        }
+        windows.extend(nulls);
+        let plan = Checkpoint {
+            version: self.version,
+            listing: self.listing.clone(),
+            windows,
+        };
+        Some((plan, (start, cursor.id)))
     }
 
     /// How many windows of the listing are left to fetch (or to follow, when it finished).
@@ -287,6 +296,51 @@ impl Checkpoint {
     pub fn revisit_windows(&self) -> usize {
         self.windows.iter().filter(|w| w.revisit).count()
     }
+}
+
+/// Windows one millisecond wide at the moments before `from`, merged while the estimate of
+/// the chats they hold fits a page.
+fn narrow_windows(
+    from: DateTime<Utc>,
+    around: &[DateTime<Utc>],
+    page_size: u32,
+    mut chats_in: impl FnMut(DateTime<Utc>, DateTime<Utc>) -> u64,
+) -> Vec<SavedWindow> {
+    let page_size = page_size.clamp(1, MAX_PAGE_SIZE);
+    let ms = TimeDelta::milliseconds(1);
+    let mut moments: Vec<DateTime<Utc>> = around
+        .iter()
+        .map(|t| floor_ms(*t))
+        .filter(|t| *t < from)
+        .collect();
+    moments.sort_unstable();
+    moments.dedup();
+    let mut windows: Vec<SavedWindow> = Vec::new();
+    let narrow = |lo: DateTime<Utc>, hi: DateTime<Utc>, chats: u64| {
+        let mut w = SavedWindow::new(Some(lo), Some(hi.min(from)), false, None);
+        w.revisit = true;
+        // The chats it holds, and the next one, which proves it over.
+        let size = chats.saturating_add(1).min(u64::from(page_size));
+        w.size = Some(u32::try_from(size).unwrap_or(page_size));
+        w
+    };
+    let mut open: Option<(DateTime<Utc>, DateTime<Utc>, u64)> = None;
+    for t in moments {
+        let hi = t + ms;
+        if let Some((lo, old_hi, chats)) = open {
+            let merged = chats_in(lo, hi);
+            if merged < u64::from(page_size) {
+                open = Some((lo, hi, merged));
+                continue;
+            }
+            windows.push(narrow(lo, old_hi, chats));
+        }
+        open = Some((t, hi, chats_in(t, hi)));
+    }
+    if let Some((lo, hi, chats)) = open {
+        windows.push(narrow(lo, hi, chats));
+    }
+    windows
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

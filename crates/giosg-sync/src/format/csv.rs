@@ -1,14 +1,13 @@
 //! CSV output: one row per chat with its scalar fields and counts, or one row per message.
 //!
-//! The first column is always the chat's id, unquoted (a UUID never needs quotes): `export`
-//! reads it back to resume.
+//! The first column is always the chat's id, unquoted (a UUID never needs quotes).
 
 use super::Encoder;
-use giosg_async::{Chat, ChatLog, MessageType, SenderType};
+use giosg_model::{Chat, ChatLog, DateTime, MessageType, SenderType, Utc};
 use std::io;
 
 /// The columns of a row per chat.
-pub(super) const CHAT_COLUMNS: [&str; 23] = [
+pub const CHAT_COLUMNS: [&str; 23] = [
     "id",
     "start_time",
     "end_time",
@@ -35,7 +34,7 @@ pub(super) const CHAT_COLUMNS: [&str; 23] = [
 ];
 
 /// The columns of a row per message (`--csv-logs`).
-pub(super) const LOG_COLUMNS: [&str; 10] = [
+pub const LOG_COLUMNS: [&str; 10] = [
     "chat_id",
     "chat_start_time",
     "room_id",
@@ -50,19 +49,19 @@ pub(super) const LOG_COLUMNS: [&str; 10] = [
 
 /// Rows per chat, or per message with `logs`.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct CsvEncoder {
+pub struct CsvEncoder {
     /// A row per message instead of per chat.
     logs: bool,
 }
 
 impl CsvEncoder {
     /// A row per chat, or per message when `logs`.
-    pub(crate) fn new(logs: bool) -> Self {
+    pub fn new(logs: bool) -> Self {
         CsvEncoder { logs }
     }
 
     /// The header line, newline included.
-    pub(crate) fn header(&self) -> Vec<u8> {
+    pub fn header(&self) -> Vec<u8> {
         let columns: &[&str] = if self.logs {
             &LOG_COLUMNS
         } else {
@@ -117,12 +116,12 @@ fn opt<T: ToString>(v: Option<T>) -> String {
 }
 
 /// A time in the API's format, or an empty field.
-fn time(t: Option<giosg_async::DateTime<giosg_async::Utc>>) -> String {
-    t.map_or_else(String::new, |t| giosg_async::time::format(&t))
+fn time(t: Option<DateTime<Utc>>) -> String {
+    t.map_or_else(String::new, |t| giosg_model::time::format(&t))
 }
 
 /// The purchased carts' totals per currency: `83.00 EUR; 12.50 SEK`.
-pub(super) fn sales_total(chat: &Chat) -> String {
+pub fn sales_total(chat: &Chat) -> String {
     chat.sales_totals()
         .iter()
         .map(|(currency, total)| format!("{total} {currency}"))
@@ -131,7 +130,7 @@ pub(super) fn sales_total(chat: &Chat) -> String {
 }
 
 /// The tags' names: `Premium; VIP & friends`.
-pub(super) fn tag_names(chat: &Chat) -> String {
+pub fn tag_names(chat: &Chat) -> String {
     chat.tags
         .iter()
         .filter_map(|t| t.name.as_deref())
@@ -208,7 +207,7 @@ fn log_row(chat: &Chat, index: usize, log: &ChatLog) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use giosg_async::Uuid;
+    use giosg_model::Uuid;
 
     #[test]
     fn fields_with_newlines_and_quotes_are_quoted() {

@@ -1,0 +1,69 @@
+//! `giosg chats export`: every matching chat appended to a file, resumably, with the copy
+//! library ([`giosg_sync::Export`]); here are its flags, messages, progress and exit codes.
+
+use crate::args::{ExportArgs, ExportFormat};
+use crate::connect;
+use crate::error::CliError;
+use crate::progress::Progress;
+use giosg_sync::{Export, ExportReport, Format, Refresh};
+use std::io::{self, IsTerminal};
+use std::path::Path;
+
+/// Runs `giosg chats export`, then says on stderr what it did.
+pub(crate) async fn run(args: &ExportArgs) -> Result<(), CliError> {
+    if args.csv_logs && args.format != ExportFormat::Csv {
+        return Err(CliError::usage("--csv-logs needs --format csv"));
+    }
+    let format = match (args.format, args.csv_logs) {
+        (ExportFormat::Jsonl, _) => Format::Jsonl,
+        (ExportFormat::Csv, false) => Format::Csv,
+        (ExportFormat::Csv, true) => Format::CsvLogs,
+    };
+    let filter = args.filter.to_filter()?;
+    let client = connect::client(&args.api)?;
+    let export = Export::new(args.api.org, filter, args.out.clone(), format)
+        .refresh(Refresh::lookback(args.follow.lookback))
+        .concurrency(args.concurrency.into());
+    let report = run_export(&export, &client, io::stderr().is_terminal()).await?;
+    eprintln!("giosg: {}", describe(&report, &args.out));
+    Ok(())
+}
+
+/// Runs an export with a progress bar when `progress`.
+pub(crate) async fn run_export(
+    export: &Export,
+    client: &giosg_async::Client,
+    progress: bool,
+) -> Result<ExportReport, CliError> {
+    let mut bar = Progress::new(progress);
+    let outcome = export.run(client, &mut bar).await;
+    bar.end(outcome.is_ok());
+    outcome.map_err(|e| CliError::copy(&e, export.org, &export.out))
+}
+
+/// One line: `exported 12 new chats and 3 updated to FILE (resumed ...)`.
+pub(crate) fn describe(report: &ExportReport, out: &Path) -> String {
+    let s = if report.written == 1 { "" } else { "s" };
+    let mut line = format!("exported {} new chat{s}", report.written);
+    if report.updated > 0 {
+        line.push_str(&format!(" and {} updated", report.updated));
+    }
+    line.push_str(&format!(" to {}", out.display()));
+    let c = &report.completeness;
+    if c.revisit_requests > 0 {
+        line.push_str(&format!(
+            "; re-read {} older chats that may have changed in {} requests",
+            c.revisited, c.revisit_requests
+        ));
+    }
+    if report.resumed {
+        line.push_str(" (resumed where the last run stopped)");
+    }
+    if report.cut > 0 {
+        line.push_str(&format!(
+            " (cut an incomplete tail of {} bytes first)",
+            report.cut
+        ));
+    }
+    line
+}
