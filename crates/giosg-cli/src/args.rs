@@ -328,12 +328,13 @@ pub(crate) struct ExportArgs {
     pub concurrency: u16,
 }
 
-/// What a rerun of `sync` or `export` lists again to follow changes ([`crate::follow`]).
+/// What a rerun of `sync` or `export` reads again to follow changes ([`giosg_sync::Refresh`]).
 #[derive(Debug, Args)]
 pub(crate) struct FollowArgs {
-    /// List again the chats that started within this long (`3d`, `12h`, `30m`; `0` for none),
+    /// Read again the chats that started within this long (`3d`, `12h`, `30m`; `0` for none),
     /// to pick up messages, tags and carts added after they were first written; chats still
-    /// going on are listed again too, for up to 30 days after they started.
+    /// going on when written are read again too, at any age, each in a narrow window (about
+    /// one request each).
     #[arg(long, value_name = "DURATION", default_value = "3d", value_parser = parse_duration)]
     pub lookback: chrono::TimeDelta,
 }
