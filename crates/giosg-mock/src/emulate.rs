@@ -267,12 +267,25 @@ fn list(
     if let Some(Fault::ShortPage) = fault {
         to = from + (to - from) / 2;
     }
-    let results: Vec<&Chat> = list[from..to].iter().map(|&i| store.chat(i)).collect();
+    let mut results: Vec<std::borrow::Cow<'_, Chat>> = list[from..to]
+        .iter()
+        .map(|&i| std::borrow::Cow::Borrowed(store.chat(i)))
+        .collect();
     let last = results.last().map(|c| c.id);
+    let mut rows = count;
+    if let (Some(Fault::Twice { changed }), Some(first)) = (fault, results.first()) {
+        let mut again = first.clone();
+        if *changed {
+            let altered = again.to_mut();
+            altered.message_count = Some(altered.message_count.unwrap_or(0) + 1);
+        }
+        results.insert(0, again);
+        rows += 1;
+    }
     let mut page = Page::single(results);
     page.count = match fault {
-        Some(Fault::CountOffset(by)) => count.saturating_add_signed(*by),
-        _ => count,
+        Some(Fault::CountOffset(by)) => rows.saturating_add_signed(*by),
+        _ => rows,
     };
     page.num_pages = num_pages;
     page.per_page = size;

@@ -111,6 +111,14 @@ pub enum Fault {
     /// Serve the request as if it had no `since_id` (the listing from its start), the
     /// envelope's URLs still carrying the request's query.
     IgnoreSinceId,
+    /// Serve the page with its first chat twice in a row, `count` counting both rows: a SQL
+    /// join without `DISTINCT` on the server, typical under a tag filter. With `changed`, the
+    /// first of the two rows differs (one message more in `message_count`); the second is the
+    /// chat as stored.
+    Twice {
+        /// Whether the two rows differ.
+        changed: bool,
+    },
 }
 
 impl Fault {
