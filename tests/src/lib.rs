@@ -86,7 +86,7 @@ pub trait Harness {
         org: Uuid,
         filter: &ChatFilter,
     ) -> Result<Page<Chat>, Error>;
-    /// A keyset sync (`.sync_from()`).
+    /// A keyset sync (`.tail()`).
     fn sync(
         &self,
         setup: &Setup,
@@ -221,7 +221,7 @@ impl Harness for Blocking {
         filter: &ChatFilter,
         since: Option<Uuid>,
     ) -> Result<Vec<Chat>, Error> {
-        self.chats(setup, org, filter)?.sync_from(since).collect()
+        self.chats(setup, org, filter)?.tail(since).collect()
     }
     fn waits(&self) -> Vec<Duration> {
         self.waits.lock().unwrap().clone()
@@ -341,7 +341,7 @@ impl Harness for Async {
         since: Option<Uuid>,
     ) -> Result<Vec<Chat>, Error> {
         let _guard = self.runtime.enter();
-        self.collect(self.chats(setup, org, filter)?.sync_from(since))
+        self.collect(self.chats(setup, org, filter)?.tail(since))
     }
     fn waits(&self) -> Vec<Duration> {
         self.waits.lock().unwrap().clone()

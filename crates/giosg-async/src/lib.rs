@@ -56,14 +56,19 @@ pub use giosg_query::{Secret, DEFAULT_BASE_URL, DEFAULT_MAX_BODY, MAX_PAGE_SIZE}
 #[doc(no_inline)]
 pub use http;
 
+/// The copy library for this client (feature `sync`): keep a SQLite copy true with
+/// [`sync::sync`], export resumably with [`sync::Export`].
+#[cfg(feature = "sync")]
+pub use giosg_sync as sync;
+
 // The client, its listings and its configuration.
 pub use giosg_transport::{
     token_from_env, Anomaly, AsyncChats, AsyncTransport, BuildClient, ChatStream, Checkpoint,
-    ClientBuilder, Completeness, Credentials, FromSettings, PageStream, RetryPolicy, SyncStream,
+    ClientBuilder, Completeness, Credentials, FromSettings, PageStream, RetryPolicy, TailStream,
     TransportSettings, TOKEN_ENV,
 };
-// What `AsyncChats`, `ChatStream` and `SyncStream` are, shared with the blocking client.
-pub use giosg_transport::{EachChat, Listing, Syncing};
+// What `AsyncChats`, `ChatStream` and `TailStream` are, shared with the blocking client.
+pub use giosg_transport::{EachChat, Listing, Tail};
 
 /// The async client over reqwest: `Client::builder().token(..).build()?`.
 pub type Client = giosg_transport::AsyncClient<ReqwestTransport>;

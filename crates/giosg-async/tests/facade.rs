@@ -8,7 +8,7 @@ use giosg_async::{
     CartProduct, Chat, ChatFilter, ChatLog, ChatStream, Client, ClientBuilder, Completeness,
     ConfigError, Credentials, DateTime, Decimal, DecodeError, EachChat, Error, ErrorKind, Listing,
     MessageType, OrderBy, Page, PageStream, PagingError, RetryPolicy, SenderType, ShoppingCart,
-    SortField, SortKey, SyncStream, Syncing, Tag, TimeoutKind, TransportError, TransportErrorKind,
+    SortField, SortKey, Tag, Tail, TailStream, TimeoutKind, TransportError, TransportErrorKind,
     TransportSettings, Utc, Uuid, ValidationError, MAX_PAGE_SIZE, TOKEN_ENV,
 };
 use std::sync::Mutex;
@@ -74,14 +74,14 @@ fn every_name_a_user_needs_is_here() {
     let _: Option<(
         PageStream<Scripted>,
         ChatStream<Scripted>,
-        SyncStream<Scripted>,
+        TailStream<Scripted>,
         AsyncChats<Scripted>,
     )> = None;
     // What those are: the listing types the blocking and the async client share.
     let _: Option<(
         Listing<Client>,
         EachChat<PageStream<Scripted>>,
-        Syncing<PageStream<Scripted>>,
+        Tail<PageStream<Scripted>>,
     )> = None;
     let _: Option<ClientBuilder<Client>> = None;
     let _: Option<(ApiError, ApiErrorKind, ConfigError, ValidationError)> = None;
@@ -267,7 +267,7 @@ async fn a_gzipped_listing_from_the_mock() {
     let mut sync = client
         .chats(mock.org())
         .filter(ChatFilter::new().page_size(25))
-        .sync_from(None);
+        .tail(None);
     let mut got: Vec<Chat> = Vec::new();
     while let Some(chat) = sync.try_next().await.unwrap() {
         got.push(chat);

@@ -77,14 +77,19 @@ pub use giosg_query::{Secret, DEFAULT_BASE_URL, DEFAULT_MAX_BODY, MAX_PAGE_SIZE}
 #[doc(no_inline)]
 pub use http;
 
+/// The copy library for this client (feature `sync`): keep a SQLite copy true with
+/// [`sync::sync_blocking`], export resumably with [`sync::Export`].
+#[cfg(feature = "sync")]
+pub use giosg_sync as sync;
+
 // The client, its listings and its configuration.
 pub use giosg_transport::{
     token_from_env, Anomaly, BuildClient, ChatIter, Chats, Checkpoint, ClientBuilder, Completeness,
-    Credentials, FromSettings, Pages, RetryPolicy, SyncIter, Transport, TransportSettings,
+    Credentials, FromSettings, Pages, RetryPolicy, TailIter, Transport, TransportSettings,
     TOKEN_ENV,
 };
-// What `Chats`, `ChatIter` and `SyncIter` are, shared with the async client.
-pub use giosg_transport::{EachChat, Listing, Syncing};
+// What `Chats`, `ChatIter` and `TailIter` are, shared with the async client.
+pub use giosg_transport::{EachChat, Listing, Tail};
 
 /// The blocking client over ureq: `Client::builder().token(..).build()?`.
 pub type Client = giosg_transport::Client<UreqTransport>;

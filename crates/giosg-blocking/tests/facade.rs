@@ -6,9 +6,9 @@ use giosg_blocking::{
     http, time, token_from_env, ApiData, ApiError, ApiErrorKind, CartProduct, Chat, ChatFilter,
     ChatIter, ChatLog, Chats, Client, ClientBuilder, Completeness, ConfigError, Credentials,
     DateTime, Decimal, DecodeError, EachChat, Error, ErrorKind, Listing, MessageType, OrderBy,
-    Page, Pages, PagingError, RetryPolicy, SenderType, ShoppingCart, SortField, SortKey, SyncIter,
-    Syncing, Tag, TimeoutKind, Transport, TransportError, TransportErrorKind, TransportSettings,
-    Utc, Uuid, ValidationError, MAX_PAGE_SIZE, TOKEN_ENV,
+    Page, Pages, PagingError, RetryPolicy, SenderType, ShoppingCart, SortField, SortKey, Tag, Tail,
+    TailIter, TimeoutKind, Transport, TransportError, TransportErrorKind, TransportSettings, Utc,
+    Uuid, ValidationError, MAX_PAGE_SIZE, TOKEN_ENV,
 };
 use std::sync::Mutex;
 use std::time::Duration;
@@ -72,14 +72,14 @@ fn every_name_a_user_needs_is_here() {
     let _: Option<(
         Pages<Scripted>,
         ChatIter<Scripted>,
-        SyncIter<Scripted>,
+        TailIter<Scripted>,
         Chats<Scripted>,
     )> = None;
     // What those are: the listing types the blocking and the async client share.
     let _: Option<(
         Listing<Client>,
         EachChat<Pages<Scripted>>,
-        Syncing<Pages<Scripted>>,
+        Tail<Pages<Scripted>>,
     )> = None;
     let _: Option<ClientBuilder<Client>> = None;
     let _: Option<(ApiError, ApiErrorKind, ConfigError, ValidationError)> = None;
@@ -271,7 +271,7 @@ fn a_gzipped_listing_from_the_mock() {
     let mut sync = client
         .chats(mock.org())
         .filter(ChatFilter::new().page_size(25))
-        .sync_from(None);
+        .tail(None);
     let got: Vec<Chat> = sync.by_ref().collect::<Result<_, _>>().unwrap();
     assert_eq!(got.len(), 60);
     assert_eq!(sync.cursor(), got.last().map(|c| c.id));

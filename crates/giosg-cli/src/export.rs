@@ -52,7 +52,7 @@ pub(crate) fn describe(report: &ExportReport, out: &Path) -> String {
     let c = &report.completeness;
     if c.revisit_requests > 0 {
         line.push_str(&format!(
-            "; re-read {} older chats that may have changed in {} requests",
+            "; {} chats read again around those that may have changed, in {} requests",
             c.revisited, c.revisit_requests
         ));
     }

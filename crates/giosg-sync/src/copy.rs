@@ -12,7 +12,9 @@
 //! - a full run marks, once it completes, every stored chat it did not list as missing.
 
 use crate::{Error, Observer, Refresh};
-use giosg_model::{Chat, ChatFilter, DateTime, Utc, Uuid};
+#[cfg(feature = "async")]
+use giosg_model::Chat;
+use giosg_model::{ChatFilter, DateTime, Utc, Uuid};
 use giosg_query::{Checkpoint, Completeness, ListingIdentity, MAX_PAGE_SIZE};
 use giosg_store::{Run, Store, Upserted};
 use std::fmt;
@@ -100,7 +102,7 @@ impl fmt::Display for SyncReport {
         if c.revisit_requests > 0 {
             write!(
                 f,
-                "; re-read {} older chats that may have changed (open at the last run) in {} requests",
+                "; {} chats read again around those open at the last run, in {} requests",
                 c.revisited, c.revisit_requests
             )?;
         }

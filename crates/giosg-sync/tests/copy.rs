@@ -114,7 +114,7 @@ fn an_open_chat_from_two_years_ago_that_ended_is_current_after_the_next_run() {
         "{} requests, {full_requests} for everything",
         c.requests
     );
-    assert!(second.to_string().contains("re-read"), "{second}");
+    assert!(second.to_string().contains("read again"), "{second}");
 
     let report = export.run_blocking(&client, &mut ()).unwrap();
     assert_eq!((report.written, report.updated), (0, 1));

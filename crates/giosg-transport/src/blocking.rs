@@ -3,7 +3,7 @@
 use crate::builder::{BuildClient, ClientBuilder, Core};
 use crate::fetch::{copy, Fetch, Step};
 use crate::listing::{
-    ready_now, EachChat, Fetcher, Listing, Outcome, Progress, Run, Spec, Syncing, Wait,
+    ready_now, EachChat, Fetcher, Listing, Outcome, Progress, Run, Spec, Tail, Wait,
 };
 use giosg_model::{Chat, Page, Uuid};
 use giosg_query::{Checkpoint, Completeness, Error, PageRequest, TransportError};
@@ -126,13 +126,13 @@ impl<T: Transport> Listing<Client<T>> {
         EachChat::new(self.pages())
     }
 
-    /// Incremental sync: every chat after `since` (exclusive; `None` for all) in the
+    /// Tailing: every chat after `since` (exclusive; `None` for all) in the
     /// listing's order, so chats inserted or removed meanwhile cause no skip and no
-    /// duplicate. [`Syncing::cursor`] is where the next sync resumes. The ordering must be
+    /// duplicate. [`Tail::cursor`] is where the next tail resumes. The ordering must be
     /// ascending (chats added later would come before the cursor otherwise).
-    pub fn sync_from(&self, since: Option<Uuid>) -> SyncIter<T> {
-        let pages = Pages::new(self.client.clone(), &self.spec.sync(since));
-        Syncing::new(pages, since)
+    pub fn tail(&self, since: Option<Uuid>) -> TailIter<T> {
+        let pages = Pages::new(self.client.clone(), &self.spec.tail(since));
+        Tail::new(pages, since)
     }
 }
 
@@ -221,10 +221,10 @@ impl<T: Transport> Iterator for EachChat<Pages<T>> {
     }
 }
 
-/// An incremental sync; see [`Listing::sync_from`].
-pub type SyncIter<T> = Syncing<Pages<T>>;
+/// An tailing: new chats after a cursor; see [`Listing::tail`].
+pub type TailIter<T> = Tail<Pages<T>>;
 
-impl<T: Transport> Iterator for Syncing<Pages<T>> {
+impl<T: Transport> Iterator for Tail<Pages<T>> {
     type Item = Result<Chat, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {

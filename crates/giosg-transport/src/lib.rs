@@ -38,12 +38,12 @@ mod nonblocking;
 mod progress;
 
 #[cfg(feature = "blocking")]
-pub use blocking::{ChatIter, Chats, Client, Pages, SyncIter, Transport};
+pub use blocking::{ChatIter, Chats, Client, Pages, TailIter, Transport};
 pub use builder::{token_from_env, BuildClient, ClientBuilder, FromSettings, TransportSettings};
-pub use listing::{EachChat, Listing, Syncing};
+pub use listing::{EachChat, Listing, Tail};
 #[cfg(feature = "async")]
 pub use nonblocking::{
-    AsyncChats, AsyncClient, AsyncTransport, ChatStream, PageStream, SyncStream,
+    AsyncChats, AsyncClient, AsyncTransport, ChatStream, PageStream, TailStream,
 };
 pub use progress::{ReadProgress, MIN_PROGRESS};
 

@@ -1,7 +1,7 @@
 //! What both clients' listings share: the listing to refine ([`Listing`], over either client),
 //! the request it is made of ([`Spec`]), the engine that says which page to fetch next and hands
 //! pages out ([`Engine`]), the run that drives it and ends it on an error ([`Run`]), and the
-//! chats of its pages one by one ([`EachChat`], [`Syncing`]). The clients only say how they
+//! chats of its pages one by one ([`EachChat`], [`Tail`]). The clients only say how they
 //! wait for a page: by fetching it in place (blocking), or by polling the requests in flight
 //! (async).
 
@@ -113,8 +113,8 @@ impl Spec {
         Ok(Engine::Planned(Box::new(planner)))
     }
 
-    /// Incremental sync from `since`: the listing in order, after that chat.
-    pub(crate) fn sync(&self, since: Option<Uuid>) -> Spec {
+    /// Tailing from `since`: the listing in order, after that chat.
+    pub(crate) fn tail(&self, since: Option<Uuid>) -> Spec {
         let mut spec = self.clone();
         spec.filter.page = None;
         spec.filter.since_id = since;
@@ -290,26 +290,26 @@ impl<P: Progress> EachChat<P> {
     }
 }
 
-/// An incremental sync: every chat after a cursor, in the listing's order, and the cursor to
-/// resume from. `SyncIter<T>` over the blocking client's pages, `SyncStream<T>` over the async
+/// An tailing: new chats after a cursor: every chat after a cursor, in the listing's order, and the cursor to
+/// resume from. `TailIter<T>` over the blocking client's pages, `TailStream<T>` over the async
 /// client's.
 #[derive(Debug)]
 #[must_use = "iterators and streams do nothing unless consumed"]
-pub struct Syncing<P> {
+pub struct Tail<P> {
     chats: EachChat<P>,
     /// The last chat yielded (or the starting point), kept through errors.
     last: Option<Uuid>,
 }
 
-impl<P> Syncing<P> {
+impl<P> Tail<P> {
     pub(crate) fn new(pages: P, since: Option<Uuid>) -> Self {
-        Syncing {
+        Tail {
             chats: EachChat::new(pages),
             last: since,
         }
     }
 
-    /// The last chat yielded so far (or the starting point): where a later sync resumes,
+    /// The last chat yielded so far (or the starting point): where a later tail resumes,
     /// also after an error or when the caller stops early.
     pub fn cursor(&self) -> Option<Uuid> {
         self.last
@@ -328,7 +328,7 @@ impl<P> Syncing<P> {
     }
 }
 
-impl<P: Progress> Syncing<P> {
+impl<P: Progress> Tail<P> {
     /// What was handed out so far against what the server counted; see
     /// [`EachChat::completeness`].
     pub fn completeness(&self) -> Completeness {

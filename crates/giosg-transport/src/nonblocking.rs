@@ -2,7 +2,7 @@
 
 use crate::builder::{BuildClient, ClientBuilder, Core};
 use crate::fetch::{copy, Fetch, Step};
-use crate::listing::{EachChat, Fetcher, Listing, Outcome, Progress, Run, Spec, Syncing, Wait};
+use crate::listing::{EachChat, Fetcher, Listing, Outcome, Progress, Run, Spec, Tail, Wait};
 use futures_core::Stream;
 use futures_util::future::{BoxFuture, FutureExt};
 use futures_util::stream::{FuturesUnordered, StreamExt};
@@ -157,13 +157,13 @@ impl<T: AsyncTransport + 'static> Listing<AsyncClient<T>> {
         EachChat::new(self.pages())
     }
 
-    /// Incremental sync: every chat after `since` (exclusive; `None` for all) in the listing's
-    /// order, by keyset paging (`since_id`). [`Syncing::cursor`] is where the next sync
+    /// Tailing: every chat after `since` (exclusive; `None` for all) in the listing's
+    /// order, by keyset paging (`since_id`). [`Tail::cursor`] is where the next tail
     /// resumes. The ordering must be ascending (chats added later would come before the
     /// cursor otherwise).
-    pub fn sync_from(&self, since: Option<Uuid>) -> SyncStream<T> {
-        let pages = PageStream::new(self.client.clone(), &self.spec.sync(since));
-        Syncing::new(pages, since)
+    pub fn tail(&self, since: Option<Uuid>) -> TailStream<T> {
+        let pages = PageStream::new(self.client.clone(), &self.spec.tail(since));
+        Tail::new(pages, since)
     }
 }
 
@@ -270,10 +270,10 @@ impl<T: AsyncTransport + 'static> Stream for EachChat<PageStream<T>> {
     }
 }
 
-/// An incremental sync, as a stream; see [`Listing::sync_from`].
-pub type SyncStream<T> = Syncing<PageStream<T>>;
+/// An tailing: new chats after a cursor, as a stream; see [`Listing::tail`].
+pub type TailStream<T> = Tail<PageStream<T>>;
 
-impl<T: AsyncTransport + 'static> Stream for Syncing<PageStream<T>> {
+impl<T: AsyncTransport + 'static> Stream for Tail<PageStream<T>> {
     type Item = Result<Chat, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {

@@ -42,7 +42,7 @@ fn the_cursor_is_the_last_chat_yielded() {
     let mut sync = client
         .chats(org)
         .filter(ChatFilter::new().page_size(3))
-        .sync_from(Some(start));
+        .tail(Some(start));
     assert_eq!(sync.cursor(), Some(start));
     // Stop after one chat of a page of three: the cursor is that chat, not the page's last.
     assert_eq!(sync.next().unwrap().unwrap().id, Uuid::from_u128(1));

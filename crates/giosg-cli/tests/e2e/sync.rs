@@ -314,3 +314,50 @@ fn killed_mid_run_a_rerun_continues_where_it_stood() {
         assert_eq!(tables(&mock, &db), oracle, "round {round}: every row");
     }
 }
+
+#[test]
+fn a_database_made_with_a_false_filter_is_not_the_whole_listing() {
+    let mock = mock(67, 40);
+    let dir = temp_dir("sync-false");
+    for flag in ["--has-sales", "--is-real-conversation"] {
+        let db = dir.join(format!("{flag}.db"));
+        sync(&mock, &db, &[flag, "false"]).ok();
+        mock.clear_requests();
+        let out = sync(&mock, &db, &[]);
+        let line = out.fails(2);
+        assert!(line.contains("=false"), "{line}");
+        assert!(mock.requests().is_empty(), "refused before any request");
+        sync(&mock, &db, &[flag, "false"]).ok();
+    }
+}
+
+#[test]
+fn a_chat_twice_in_an_answer_is_stored_once_with_a_warning() {
+    for changed in [false, true] {
+        let mock = MockServer::builder()
+            .generated(68, 50)
+            .faults(FaultPlan::new().on_request(0, Fault::Twice { changed }))
+            .start()
+            .unwrap();
+        let dir = temp_dir("sync-twice");
+        let db = dir.join("chats.db");
+        let out = sync(&mock, &db, &["--page-size", "20", "--concurrency", "1"]);
+        out.ok();
+        assert!(out.stderr.contains("50 new"), "{}", out.stderr);
+        assert!(
+            out.stderr.contains("warning: an answer held chat") && out.stderr.contains("twice"),
+            "{}",
+            out.stderr
+        );
+        assert!(
+            !out.stderr.contains("fewer"),
+            "nothing missing: {}",
+            out.stderr
+        );
+        assert_eq!(
+            stored(&mock, &db),
+            served(&mock),
+            "the later row, as served"
+        );
+    }
+}

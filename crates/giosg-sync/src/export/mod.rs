@@ -40,6 +40,7 @@ use state::{State, Written, STATE_VERSION};
 pub const SYNC_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The most encoded chats held before they are appended, in bytes.
+#[cfg(feature = "async")]
 const MAX_BATCH: usize = 1 << 20;
 
 /// An export to run: what to list, and where to write it.

@@ -1,6 +1,6 @@
-//! Incremental sync: fetch the chats after the last one seen, remember where it stopped.
+//! Tailing: fetch the chats after the last one seen, remember where it stopped.
 //!
-//! Against giosg: `GIOSG_API_TOKEN=... cargo run -p giosg-blocking --example sync_incrementally -- <ORG_ID> [SINCE_ID]`.
+//! Against giosg: `GIOSG_API_TOKEN=... cargo run -p giosg-blocking --example tail_new_chats -- <ORG_ID> [SINCE_ID]`.
 //! Without an organisation id it runs against an embedded giosg-mock, twice, with new chats
 //! arriving in between.
 
@@ -10,7 +10,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let Some(org) = args.first() {
         let since = args.get(1).map(|s| Uuid::parse_str(s)).transpose()?;
-        let cursor = sync(&Client::builder().build()?, Uuid::parse_str(org)?, since)?;
+        let cursor = tail(&Client::builder().build()?, Uuid::parse_str(org)?, since)?;
         println!(
             "next time: {}",
             cursor.map(|c| c.to_string()).unwrap_or_default()
@@ -24,7 +24,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .base_url(mock.base_url())
         .token(mock.token())
         .build()?;
-    let cursor = sync(&client, mock.org(), None)?;
+    let cursor = tail(&client, mock.org(), None)?;
     let last_start = mock
         .chats()
         .last()
@@ -32,22 +32,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .expect("generated chats start");
     let mut generator = giosg_mock::Generator::new(2, last_start);
     mock.push_chats((0..7).map(|_| generator.chat()).collect());
-    sync(&client, mock.org(), cursor)?;
+    tail(&client, mock.org(), cursor)?;
     Ok(())
 }
 
 /// Fetches every chat after `since`; returns the cursor to resume from.
-fn sync(
+fn tail(
     client: &Client,
     org: Uuid,
     since: Option<Uuid>,
 ) -> Result<Option<Uuid>, giosg_blocking::GiosgError> {
-    let mut sync = client.chats(org).filter(ChatFilter::new()).sync_from(since);
+    let mut tail = client.chats(org).filter(ChatFilter::new()).tail(since);
     let mut n = 0;
-    for chat in sync.by_ref() {
+    for chat in tail.by_ref() {
         chat?;
         n += 1;
     }
-    println!("synced {n} new chats, cursor {:?}", sync.cursor());
-    Ok(sync.cursor())
+    println!("{n} new chats, cursor {:?}", tail.cursor());
+    Ok(tail.cursor())
 }
