@@ -7,6 +7,7 @@ mod export;
 mod faults;
 mod flags;
 mod formats;
+mod injection;
 mod lossless;
 mod secrets;
 mod shell;
