@@ -52,7 +52,7 @@ pub use async_trait::async_trait;
 /// A [`ChatFilter`] as the query string the API is sent, and back (`encode` / `decode`).
 #[doc(no_inline)]
 pub use giosg_query::query;
-pub use giosg_query::{Secret, DEFAULT_BASE_URL, DEFAULT_MAX_BODY, MAX_PAGE_SIZE};
+pub use giosg_query::{printable, Secret, DEFAULT_BASE_URL, DEFAULT_MAX_BODY, MAX_PAGE_SIZE};
 #[doc(no_inline)]
 pub use http;
 

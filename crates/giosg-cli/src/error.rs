@@ -214,12 +214,14 @@ impl fmt::Display for CliError {
     }
 }
 
-/// Folds a message onto one line of at most 400 characters.
+/// Folds a message onto one line of at most 400 characters, its control characters escaped
+/// ([`giosg_async::printable`]): messages carry the server's text, and go to a terminal.
 fn one_line(s: &str) -> String {
     let line: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let line = giosg_async::printable(&line);
     match line.char_indices().nth(400) {
         Some((i, _)) => format!("{}…", &line[..i]),
-        None => line,
+        None => line.into_owned(),
     }
 }
 
@@ -231,6 +233,8 @@ mod tests {
     fn messages_are_one_short_line() {
         let e = CliError::usage("a\nb\n\n  c");
         assert_eq!(e.message(), "a b c");
+        let hostile = CliError::usage("\u{1b}]0;PWNED-TITLE\u{7}\u{1b}[2J");
+        assert_eq!(hostile.message(), r"\u{1b}]0;PWNED-TITLE\u{7}\u{1b}[2J");
         let long = CliError::usage("x".repeat(1000));
         assert_eq!(long.message().chars().count(), 401);
     }

@@ -3,7 +3,7 @@
 use crate::args::{Format, ListArgs};
 use crate::connect;
 use crate::error::CliError;
-use crate::output::{self, ChatWriter, CsvOptions, Encoder};
+use crate::output::{self, ChatWriter, CsvOptions, Encoder, TerminalText};
 use clap::ValueEnum;
 use futures_util::TryStreamExt;
 use giosg_async::{ChatFilter, Client, Uuid};
@@ -15,7 +15,8 @@ pub(crate) async fn run(args: &ListArgs) -> Result<(), CliError> {
         logs: args.csv_logs,
         raw: args.csv_raw,
     };
-    let format = resolve_format(args.format, csv, io::stdout().is_terminal())?;
+    let terminal = io::stdout().is_terminal();
+    let format = resolve_format(args.format, csv, terminal)?;
     let filter = args.filter.to_filter_from(args.page)?;
     let client = connect::client(&args.api)?;
     let encoder = output::encoder(format, csv);
@@ -26,7 +27,15 @@ pub(crate) async fn run(args: &ListArgs) -> Result<(), CliError> {
         concurrency: args.concurrency.into(),
         limit: args.limit,
     };
-    listing.write(&client, encoder, out).await.map(|_| ())
+    // On a terminal, the API's text cannot drive it: control characters are escaped.
+    let written = if terminal {
+        listing
+            .write(&client, encoder, TerminalText::new(out))
+            .await
+    } else {
+        listing.write(&client, encoder, out).await
+    };
+    written.map(|_| ())
 }
 
 /// The format to use: the one asked for, else csv for `--csv-logs` or `--csv-raw`, else a

@@ -168,6 +168,8 @@ impl Summary {
         }
         for (i, (currency, total)) in self.sales.iter().enumerate() {
             let label = if i == 0 { "sales totals" } else { "" };
+            // The currency is the API's text: its control characters are escaped.
+            let currency = giosg_async::printable(currency);
             writeln!(out, "{label:<20} {total:>8} {currency}")?;
         }
         match (self.messages_percentile(50), self.messages_percentile(90)) {

@@ -4,10 +4,12 @@
 mod csv;
 mod json;
 mod table;
+mod terminal;
 
 pub(crate) use self::csv::CsvEncoder;
 pub(crate) use self::json::{JsonArrayEncoder, JsonlEncoder};
 pub(crate) use self::table::TableEncoder;
+pub(crate) use self::terminal::TerminalText;
 
 use crate::args::Format;
 use giosg_async::Chat;

@@ -2,6 +2,7 @@
 //! validation, the API's own error bodies, and paging that does not add up.
 
 use crate::retry::RetryAfter;
+use crate::text::printable;
 use std::fmt;
 
 /// A configuration the client refuses.
@@ -80,6 +81,9 @@ pub enum ValidationError {
 }
 
 /// The API's answer when it is not a page.
+///
+/// Its fields hold the server's text as sent; `Display` escapes their control characters
+/// ([`printable`](crate::printable)), so that printing the error cannot drive a terminal.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ApiError {
@@ -140,11 +144,17 @@ impl fmt::Display for ApiError {
             .and_then(|s| s.canonical_reason())
             .unwrap_or("");
         write!(f, "giosg API answered {} {reason}", self.status)?;
+        // The server's text, with its control characters escaped: it reaches terminals.
         if let Some(detail) = &self.detail {
-            write!(f, ": {detail}")?;
+            write!(f, ": {}", printable(detail))?;
         }
         for (field, messages) in &self.field_errors {
-            write!(f, "; {field}: {}", messages.join(" "))?;
+            write!(
+                f,
+                "; {}: {}",
+                printable(field),
+                printable(&messages.join(" "))
+            )?;
         }
         if let Some(body) = &self.body {
             write!(f, ": {body:?}")?;
