@@ -114,9 +114,18 @@ impl CliError {
         );
         if let GiosgError::RetryAfterTooLong { asked, allowed, .. } = e {
             let (asked, allowed) = (asked.as_secs(), allowed.as_secs());
+            // The status that carried the Retry-After: a 429, or a 503 in maintenance, say.
+            let answered = match (e.status(), e.api()) {
+                (Some(429), _) => "rate limited by the API (HTTP 429)".to_owned(),
+                (Some(status), Some(api)) if api.kind == ApiErrorKind::Server => {
+                    format!("the API failed (HTTP {status})")
+                }
+                (Some(status), _) => format!("the API answered HTTP {status}"),
+                (None, _) => "the API".to_owned(),
+            };
             return Self::new(
                 Failure::Api,
-                format!("rate limited by the API (HTTP 429): it asked to wait {asked} s before the next request (Retry-After), longer than the {allowed} s --max-wait allows: run again after that wait, or raise --max-wait to at least {asked}"),
+                format!("{answered}: it asked to wait {asked} s before the next request (Retry-After), longer than the {allowed} s --max-wait allows: run again after that wait, or raise --max-wait to at least {asked}"),
             );
         }
         if let Some(api) = e.api() {
