@@ -84,10 +84,15 @@ impl FromSettings for ReqwestTransport {
     fn from_settings(settings: &TransportSettings) -> Result<Self, Error> {
         // The overall timeout is ours (`tokio::time::timeout` around the whole exchange), so
         // that its error says which timeout fired; reqwest's read timeout is per read.
-        let client = reqwest::Client::builder()
+        let mut client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(settings.connect_timeout)
-            .read_timeout(settings.read_timeout)
+            .read_timeout(settings.read_timeout);
+        // reqwest reads a proxy from the environment by default; not for a loopback API.
+        if !settings.proxy_from_env {
+            client = client.no_proxy();
+        }
+        let client = client
             .build()
             .map_err(|e| TransportError::new(TransportErrorKind::Other, e))?;
         Ok(ReqwestTransport {

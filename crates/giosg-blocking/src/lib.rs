@@ -111,6 +111,12 @@ impl FromSettings for UreqTransport {
             .timeout_recv_response(Some(settings.read_timeout))
             .timeout_per_read(Some(settings.read_timeout))
             .timeout_global(Some(settings.timeout))
+            // ureq reads a proxy from the environment by default; not for a loopback API.
+            .proxy(if settings.proxy_from_env {
+                ureq::Proxy::try_from_env()
+            } else {
+                None
+            })
             .build();
         Ok(UreqTransport {
             agent: config.into(),

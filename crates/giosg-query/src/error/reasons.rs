@@ -211,6 +211,14 @@ pub enum PagingError {
         /// The first chat out of order.
         id: giosg_model::Uuid,
     },
+    /// The API's `next_page_url` is on the listing's origin and path but asks for other
+    /// parameters than the listing's own URL for that page (a filter added or changed, another
+    /// page size, another page): it is not followed.
+    #[error("the API's next_page_url changes the listing's parameters ({}): refused", printable(&.parameters.join(", ")))]
+    NextPageUrlChanged {
+        /// The names of the parameters that differ (at most 8, each cut to 64 characters).
+        parameters: Vec<String>,
+    },
     /// Nothing is left to ask, yet the listing is not complete (a bug: please report it).
     #[error("the listing stalled: nothing left to ask, yet not complete")]
     Stalled,
