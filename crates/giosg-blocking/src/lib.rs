@@ -64,7 +64,7 @@ pub use giosg_model::time;
 #[doc(no_inline)]
 pub use giosg_model::{
     ApiData, CartProduct, Chat, ChatFilter, ChatLog, Extra, MessageType, OrderBy, Page,
-    ParseOrderByError, SenderType, ShoppingCart, SortField, SortKey, Tag,
+    ParseOrderByError, SalesOverflow, SenderType, ShoppingCart, SortField, SortKey, Tag,
 };
 // The types the model is made of.
 #[doc(no_inline)]

@@ -1,8 +1,8 @@
 //! What can fail, the one line said about it on stderr, and the exit code it gives.
 
 use giosg_async::{
-    ApiErrorKind, ConfigError, Error as GiosgError, TimeoutKind, TransportErrorKind, Uuid,
-    ValidationError, MAX_PAGE_SIZE, TOKEN_ENV,
+    ApiErrorKind, ConfigError, Error as GiosgError, SalesOverflow, TimeoutKind, TransportErrorKind,
+    Uuid, ValidationError, MAX_PAGE_SIZE, TOKEN_ENV,
 };
 use std::fmt;
 
@@ -61,9 +61,22 @@ impl CliError {
         Self::new(Failure::Usage, message)
     }
 
-    /// A local I/O failure on `what` (exit 1).
+    /// A local I/O failure on `what` (exit 1); but an encoder's refusal of a chat whose
+    /// sales overflow a decimal, which comes as an I/O error carrying the [`SalesOverflow`],
+    /// is a bad response (exit 6).
     pub(crate) fn io(what: impl fmt::Display, e: &std::io::Error) -> Self {
+        if let Some(overflow) = e.get_ref().and_then(|e| e.downcast_ref::<SalesOverflow>()) {
+            return Self::overflow(overflow);
+        }
         Self::new(Failure::Local, format!("{what}: {e}"))
+    }
+
+    /// A chat whose carts total more than a decimal holds (exit 6).
+    pub(crate) fn overflow(e: &SalesOverflow) -> Self {
+        Self::new(
+            Failure::BadResponse,
+            format!("bad response from the API: {e}: no total is given rather than a wrong one; leave the chat out with the filters, or export it as jsonl"),
+        )
     }
 
     /// A filter the SDK refuses (its rules, not a copy), said with the flags that set it

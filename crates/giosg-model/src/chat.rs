@@ -130,23 +130,6 @@ impl Chat {
             .find(|d| d.name.as_deref() == Some(name))
             .and_then(|d| d.value.as_deref())
     }
-
-    /// The purchased carts' totals, one entry per currency, in first-seen order.
-    ///
-    /// A purchased cart without a currency or total is left out.
-    pub fn sales_totals(&self) -> Vec<(String, Decimal)> {
-        let mut totals: Vec<(String, Decimal)> = Vec::new();
-        for cart in self.shopping_carts.iter().filter(|c| c.is_purchased()) {
-            let (Some(currency), Some(total)) = (&cart.currency, cart.total_price) else {
-                continue;
-            };
-            match totals.iter_mut().find(|(c, _)| c == currency) {
-                Some((_, sum)) => *sum += total,
-                None => totals.push((currency.clone(), total)),
-            }
-        }
-        totals
-    }
 }
 
 /// One message of a chat.

@@ -31,6 +31,7 @@ mod decode;
 mod filter;
 mod object;
 mod page;
+mod sales;
 pub mod time;
 
 pub use chat::{ApiData, CartProduct, Chat, ChatLog, MessageType, SenderType, ShoppingCart, Tag};
@@ -38,6 +39,7 @@ pub use decode::DecodeError;
 pub use filter::{ChatFilter, OrderBy, ParseOrderByError, SortField, SortKey};
 pub use object::Extra;
 pub use page::Page;
+pub use sales::SalesOverflow;
 
 pub use chrono::{DateTime, Utc};
 pub use rust_decimal::Decimal;

@@ -176,13 +176,19 @@ fn time(t: Option<giosg_async::DateTime<giosg_async::Utc>>) -> String {
     t.map_or_else(String::new, |t| giosg_async::time::format(&t))
 }
 
-/// The purchased carts' totals per currency: `83.00 EUR; 12.50 SEK`.
-pub(super) fn sales_total(chat: &Chat) -> String {
-    chat.sales_totals()
+/// The purchased carts' totals per currency: `83.00 EUR; 12.50 SEK`. Carts that total more
+/// than a decimal holds are an error naming the chat (as an I/O error of kind `InvalidData`
+/// that carries the [`giosg_async::SalesOverflow`], which [`crate::error::CliError::io`] recognises), never a
+/// wrong figure.
+pub(super) fn sales_total(chat: &Chat) -> io::Result<String> {
+    let totals = chat
+        .sales_totals()
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    Ok(totals
         .iter()
         .map(|(currency, total)| format!("{total} {currency}"))
         .collect::<Vec<_>>()
-        .join("; ")
+        .join("; "))
 }
 
 /// The tags' names: `Premium; VIP & friends`.
@@ -214,7 +220,7 @@ fn chat_row(chat: &Chat, text: Text) -> io::Result<Vec<String>> {
         text.opt(chat.autosuggest_url_title.as_deref()),
         text.opt(chat.token.as_deref()),
         text.cell(tag_names(chat)),
-        text.cell(sales_total(chat)),
+        text.cell(sales_total(chat)?),
         chat.has_sales().to_string(),
         chat.logs.len().to_string(),
         chat.tags.len().to_string(),

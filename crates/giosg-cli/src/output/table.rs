@@ -43,7 +43,7 @@ impl Encoder for TableEncoder {
             .map_or_else(|| "-".to_owned(), |n| n.to_string());
         // Text from the API, its control characters escaped before it is measured.
         let tags = cut(&printable(&tag_names(chat)), TAGS_WIDTH);
-        let sales = printable(&sales_total(chat)).into_owned();
+        let sales = printable(&sales_total(chat)?).into_owned();
         let line = format!("{start:<16}  {room:<8}  {messages:>8}  {tags:<TAGS_WIDTH$}  {sales}");
         writeln!(out, "{}", line.trim_end())
     }

@@ -4,6 +4,7 @@ mod common;
 mod demo;
 mod exit_codes;
 mod export;
+mod extreme;
 mod faults;
 mod flags;
 mod formats;
