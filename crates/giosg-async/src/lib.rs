@@ -40,7 +40,7 @@ pub use giosg_model::time;
 #[doc(no_inline)]
 pub use giosg_model::{
     ApiData, CartProduct, Chat, ChatFilter, ChatLog, Extra, MessageType, OrderBy, Page,
-    ParseOrderByError, SenderType, ShoppingCart, SortField, SortKey, Tag,
+    ParseOrderByError, SalesOverflow, SenderType, ShoppingCart, SortField, SortKey, Tag,
 };
 // The types the model is made of.
 #[doc(no_inline)]
@@ -52,7 +52,7 @@ pub use async_trait::async_trait;
 /// A [`ChatFilter`] as the query string the API is sent, and back (`encode` / `decode`).
 #[doc(no_inline)]
 pub use giosg_query::query;
-pub use giosg_query::{Secret, DEFAULT_BASE_URL, DEFAULT_MAX_BODY, MAX_PAGE_SIZE};
+pub use giosg_query::{printable, Secret, DEFAULT_BASE_URL, DEFAULT_MAX_BODY, MAX_PAGE_SIZE};
 #[doc(no_inline)]
 pub use http;
 
@@ -89,10 +89,15 @@ impl FromSettings for ReqwestTransport {
     fn from_settings(settings: &TransportSettings) -> Result<Self, Error> {
         // The overall timeout is ours (`tokio::time::timeout` around the whole exchange), so
         // that its error says which timeout fired; reqwest's read timeout is per read.
-        let client = reqwest::Client::builder()
+        let mut client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(settings.connect_timeout)
-            .read_timeout(settings.read_timeout)
+            .read_timeout(settings.read_timeout);
+        // reqwest reads a proxy from the environment by default; not for a loopback API.
+        if !settings.proxy_from_env {
+            client = client.no_proxy();
+        }
+        let client = client
             .build()
             .map_err(|e| TransportError::new(TransportErrorKind::Other, e))?;
         Ok(ReqwestTransport {

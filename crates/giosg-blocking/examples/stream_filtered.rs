@@ -31,7 +31,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let chat = chat?;
         n += 1;
         let totals: Vec<String> = chat
-            .sales_totals()
+            .sales_totals()?
             .iter()
             .map(|(c, t)| format!("{t} {c}"))
             .collect();

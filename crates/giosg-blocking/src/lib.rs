@@ -64,7 +64,7 @@ pub use giosg_model::time;
 #[doc(no_inline)]
 pub use giosg_model::{
     ApiData, CartProduct, Chat, ChatFilter, ChatLog, Extra, MessageType, OrderBy, Page,
-    ParseOrderByError, SenderType, ShoppingCart, SortField, SortKey, Tag,
+    ParseOrderByError, SalesOverflow, SenderType, ShoppingCart, SortField, SortKey, Tag,
 };
 // The types the model is made of.
 #[doc(no_inline)]
@@ -73,7 +73,7 @@ pub use giosg_model::{DateTime, Decimal, Utc, Uuid};
 /// A [`ChatFilter`] as the query string the API is sent, and back (`encode` / `decode`).
 #[doc(no_inline)]
 pub use giosg_query::query;
-pub use giosg_query::{Secret, DEFAULT_BASE_URL, DEFAULT_MAX_BODY, MAX_PAGE_SIZE};
+pub use giosg_query::{printable, Secret, DEFAULT_BASE_URL, DEFAULT_MAX_BODY, MAX_PAGE_SIZE};
 #[doc(no_inline)]
 pub use http;
 
@@ -116,6 +116,12 @@ impl FromSettings for UreqTransport {
             .timeout_recv_response(Some(settings.read_timeout))
             .timeout_per_read(Some(settings.read_timeout))
             .timeout_global(Some(settings.timeout))
+            // ureq reads a proxy from the environment by default; not for a loopback API.
+            .proxy(if settings.proxy_from_env {
+                ureq::Proxy::try_from_env()
+            } else {
+                None
+            })
             .build();
         Ok(UreqTransport {
             agent: config.into(),

@@ -289,6 +289,11 @@ pub(crate) struct ListArgs {
     /// With csv: one row per message instead of one per chat.
     #[arg(long)]
     pub csv_logs: bool,
+    /// With csv: write text cells exactly as the API sent them. By default a cell of text
+    /// from the API that begins with =, +, -, @, a tab or a carriage return (a formula to a
+    /// spreadsheet) gets a ' in front of it, as OWASP advises against formula injection.
+    #[arg(long)]
+    pub csv_raw: bool,
     /// Stop after this many chats (no page is fetched that cannot be needed for them).
     #[arg(long, value_name = "N")]
     pub limit: Option<u64>,
@@ -408,7 +413,8 @@ pub(crate) enum Format {
     Jsonl,
     /// One JSON array.
     Json,
-    /// One row per chat (scalar fields and counts), or per message with --csv-logs.
+    /// One row per chat (scalar fields and counts), or per message with --csv-logs; text
+    /// that a spreadsheet would take for a formula gets a ' in front (--csv-raw: as sent).
     Csv,
     /// Columns to skim: start, room, messages, tags, sales total.
     Table,
@@ -419,7 +425,8 @@ pub(crate) enum Format {
 pub(crate) enum ExportFormat {
     /// One JSON object per line.
     Jsonl,
-    /// One row per chat, or per message with --csv-logs.
+    /// One row per chat, or per message with --csv-logs; text that a spreadsheet would take
+    /// for a formula (=, +, -, @, tab or carriage return first) gets a ' in front.
     Csv,
 }
 

@@ -77,7 +77,7 @@ pub(crate) async fn run(args: &DemoArgs) -> Result<(), CliError> {
     listing
         .write(
             &client,
-            output::encoder(Format::Table, false),
+            output::encoder(Format::Table, output::CsvOptions::default()),
             stdout.lock(),
         )
         .await?;

@@ -1,8 +1,8 @@
 //! What can fail, the one line said about it on stderr, and the exit code it gives.
 
 use giosg_async::{
-    ApiErrorKind, ConfigError, Error as GiosgError, TimeoutKind, TransportErrorKind, Uuid,
-    ValidationError, MAX_PAGE_SIZE, TOKEN_ENV,
+    ApiErrorKind, ConfigError, Error as GiosgError, SalesOverflow, TimeoutKind, TransportErrorKind,
+    Uuid, ValidationError, MAX_PAGE_SIZE, TOKEN_ENV,
 };
 use std::fmt;
 
@@ -61,9 +61,22 @@ impl CliError {
         Self::new(Failure::Usage, message)
     }
 
-    /// A local I/O failure on `what` (exit 1).
+    /// A local I/O failure on `what` (exit 1); but an encoder's refusal of a chat whose
+    /// sales overflow a decimal, which comes as an I/O error carrying the [`SalesOverflow`],
+    /// is a bad response (exit 6).
     pub(crate) fn io(what: impl fmt::Display, e: &std::io::Error) -> Self {
+        if let Some(overflow) = e.get_ref().and_then(|e| e.downcast_ref::<SalesOverflow>()) {
+            return Self::overflow(overflow);
+        }
         Self::new(Failure::Local, format!("{what}: {e}"))
+    }
+
+    /// A chat whose carts total more than a decimal holds (exit 6).
+    pub(crate) fn overflow(e: &SalesOverflow) -> Self {
+        Self::new(
+            Failure::BadResponse,
+            format!("bad response from the API: {e}: no total is given rather than a wrong one; leave the chat out with the filters, or export it as jsonl"),
+        )
     }
 
     /// A filter the SDK refuses (its rules, not a copy), said with the flags that set it
@@ -114,9 +127,18 @@ impl CliError {
         );
         if let GiosgError::RetryAfterTooLong { asked, allowed, .. } = e {
             let (asked, allowed) = (asked.as_secs(), allowed.as_secs());
+            // The status that carried the Retry-After: a 429, or a 503 in maintenance, say.
+            let answered = match (e.status(), e.api()) {
+                (Some(429), _) => "rate limited by the API (HTTP 429)".to_owned(),
+                (Some(status), Some(api)) if api.kind == ApiErrorKind::Server => {
+                    format!("the API failed (HTTP {status})")
+                }
+                (Some(status), _) => format!("the API answered HTTP {status}"),
+                (None, _) => "the API".to_owned(),
+            };
             return Self::new(
                 Failure::Api,
-                format!("rate limited by the API (HTTP 429): it asked to wait {asked} s before the next request (Retry-After), longer than the {allowed} s --max-wait allows: run again after that wait, or raise --max-wait to at least {asked}"),
+                format!("{answered}: it asked to wait {asked} s before the next request (Retry-After), longer than the {allowed} s --max-wait allows: run again after that wait, or raise --max-wait to at least {asked}"),
             );
         }
         if let Some(api) = e.api() {
@@ -233,6 +255,7 @@ impl CliError {
             )),
             E::Store(store) => Self::store(path, store),
             E::Refused { .. } | E::Unsupported(_) => Self::usage(chain(e)),
+            E::File { path, source } => Self::io(path.display(), source),
             _ => Self::new(Failure::Local, chain(e)),
         }
     }
@@ -255,12 +278,14 @@ impl fmt::Display for CliError {
     }
 }
 
-/// Folds a message onto one line of at most 400 characters.
+/// Folds a message onto one line of at most 400 characters, its control characters escaped
+/// ([`giosg_async::printable`]): messages carry the server's text, and go to a terminal.
 fn one_line(s: &str) -> String {
     let line: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let line = giosg_async::printable(&line);
     match line.char_indices().nth(400) {
         Some((i, _)) => format!("{}…", &line[..i]),
-        None => line,
+        None => line.into_owned(),
     }
 }
 
@@ -272,6 +297,8 @@ mod tests {
     fn messages_are_one_short_line() {
         let e = CliError::usage("a\nb\n\n  c");
         assert_eq!(e.message(), "a b c");
+        let hostile = CliError::usage("\u{1b}]0;PWNED-TITLE\u{7}\u{1b}[2J");
+        assert_eq!(hostile.message(), r"\u{1b}]0;PWNED-TITLE\u{7}\u{1b}[2J");
         let long = CliError::usage("x".repeat(1000));
         assert_eq!(long.message().chars().count(), 401);
     }

@@ -3,7 +3,7 @@
 use crate::args::{Format, ListArgs};
 use crate::connect;
 use crate::error::CliError;
-use crate::output::{self, ChatWriter, Encoder};
+use crate::output::{self, ChatWriter, CsvOptions, Encoder, TerminalText};
 use clap::ValueEnum;
 use futures_util::TryStreamExt;
 use giosg_async::{ChatFilter, Client, Uuid};
@@ -11,10 +11,15 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 
 /// Runs `giosg chats list`.
 pub(crate) async fn run(args: &ListArgs) -> Result<(), CliError> {
-    let format = resolve_format(args.format, args.csv_logs, io::stdout().is_terminal())?;
+    let csv = CsvOptions {
+        logs: args.csv_logs,
+        raw: args.csv_raw,
+    };
+    let terminal = io::stdout().is_terminal();
+    let format = resolve_format(args.format, csv, terminal)?;
     let filter = args.filter.to_filter_from(args.page)?;
     let client = connect::client(&args.api)?;
-    let encoder = output::encoder(format, args.csv_logs);
+    let encoder = output::encoder(format, csv);
     let out = BufWriter::new(io::stdout().lock());
     let listing = Listing {
         org: args.api.org,
@@ -22,28 +27,41 @@ pub(crate) async fn run(args: &ListArgs) -> Result<(), CliError> {
         concurrency: args.concurrency.into(),
         limit: args.limit,
     };
-    listing.write(&client, encoder, out).await.map(|_| ())
+    // On a terminal, the API's text cannot drive it: control characters are escaped.
+    let written = if terminal {
+        listing
+            .write(&client, encoder, TerminalText::new(out))
+            .await
+    } else {
+        listing.write(&client, encoder, out).await
+    };
+    written.map(|_| ())
 }
 
-/// The format to use: the one asked for, else csv for `--csv-logs`, else a table on a
-/// terminal and JSON Lines otherwise.
+/// The format to use: the one asked for, else csv for `--csv-logs` or `--csv-raw`, else a
+/// table on a terminal and JSON Lines otherwise.
 pub(crate) fn resolve_format(
     asked: Option<Format>,
-    csv_logs: bool,
+    csv: CsvOptions,
     terminal: bool,
 ) -> Result<Format, CliError> {
-    match asked {
-        Some(Format::Csv) => Ok(Format::Csv),
-        Some(other) if csv_logs => Err(CliError::usage(format!(
-            "--csv-logs needs --format csv, not {}",
+    let csv_flag = match (csv.logs, csv.raw) {
+        (true, _) => Some("--csv-logs"),
+        (false, true) => Some("--csv-raw"),
+        (false, false) => None,
+    };
+    match (asked, csv_flag) {
+        (Some(Format::Csv), _) => Ok(Format::Csv),
+        (Some(other), Some(flag)) => Err(CliError::usage(format!(
+            "{flag} needs --format csv, not {}",
             other
                 .to_possible_value()
                 .map_or_else(String::new, |v| v.get_name().to_owned())
         ))),
-        Some(other) => Ok(other),
-        None if csv_logs => Ok(Format::Csv),
-        None if terminal => Ok(Format::Table),
-        None => Ok(Format::Jsonl),
+        (Some(other), None) => Ok(other),
+        (None, Some(_)) => Ok(Format::Csv),
+        (None, None) if terminal => Ok(Format::Table),
+        (None, None) => Ok(Format::Jsonl),
     }
 }
 
@@ -122,17 +140,31 @@ mod tests {
 
     #[test]
     fn the_default_format_follows_the_terminal() {
-        assert_eq!(resolve_format(None, false, true).unwrap(), Format::Table);
-        assert_eq!(resolve_format(None, false, false).unwrap(), Format::Jsonl);
-        assert_eq!(resolve_format(None, true, true).unwrap(), Format::Csv);
+        let plain = CsvOptions::default();
+        let logs = CsvOptions {
+            logs: true,
+            raw: false,
+        };
+        let raw = CsvOptions {
+            logs: false,
+            raw: true,
+        };
+        assert_eq!(resolve_format(None, plain, true).unwrap(), Format::Table);
+        assert_eq!(resolve_format(None, plain, false).unwrap(), Format::Jsonl);
+        assert_eq!(resolve_format(None, logs, true).unwrap(), Format::Csv);
+        assert_eq!(resolve_format(None, raw, true).unwrap(), Format::Csv);
         assert_eq!(
-            resolve_format(Some(Format::Json), false, true).unwrap(),
+            resolve_format(Some(Format::Json), plain, true).unwrap(),
             Format::Json
         );
         assert_eq!(
-            resolve_format(Some(Format::Csv), true, false).unwrap(),
+            resolve_format(Some(Format::Csv), logs, false).unwrap(),
             Format::Csv
         );
-        assert!(resolve_format(Some(Format::Table), true, false).is_err());
+        assert!(resolve_format(Some(Format::Table), logs, false).is_err());
+        let refused = resolve_format(Some(Format::Jsonl), raw, false).unwrap_err();
+        assert!(refused
+            .message()
+            .starts_with("--csv-raw needs --format csv"));
     }
 }

@@ -124,6 +124,7 @@ fn quiet_panics() {
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown".to_owned());
         let what = what.split_whitespace().collect::<Vec<_>>().join(" ");
+        let what = giosg_async::printable(&what);
         eprintln!("giosg: internal error ({what}); please report it");
     }));
 }

@@ -4,17 +4,18 @@
 
 use crate::args::SummaryArgs;
 use crate::connect;
-use crate::error::CliError;
+use crate::error::{CliError, Failure};
 use chrono::{Datelike, Days, Months, NaiveDate};
 use futures_util::TryStreamExt;
 use giosg_async::{Chat, Decimal};
 use giosg_async::{ChatFilter, Client, Uuid};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
 
 /// The widest bar of the chart, in terminal cells.
 const BAR_WIDTH: usize = 40;
-/// The most rows the chart draws before it groups days into weeks, then weeks into months.
+/// The most rows the chart draws: days are grouped into weeks, months, then years to fit, and
+/// over longer spans only the latest years with chats are drawn.
 const MAX_ROWS: i64 = 62;
 
 /// Runs `giosg chats summary`.
@@ -51,10 +52,18 @@ pub(crate) fn offline(
     }
     let store = crate::sync::open(db, org, filter)?;
     let mut summary = Summary::default();
+    let mut failed = None;
     store
-        .for_each_live(|chat| summary.add(&chat))
+        .for_each_live(|chat| {
+            if failed.is_none() {
+                failed = summary.add(&chat).err();
+            }
+        })
         .map_err(|e| CliError::store(db, &e))?;
-    Ok(summary)
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(summary),
+    }
 }
 
 /// Streams every matching chat into a [`Summary`].
@@ -76,7 +85,7 @@ pub(crate) async fn collect(
         .await
         .map_err(|e| CliError::from_giosg(&e, Some(org)))?
     {
-        summary.add(&chat);
+        summary.add(&chat)?;
     }
     crate::warn::completeness(&chats.completeness());
     Ok(summary)
@@ -104,21 +113,38 @@ pub(crate) struct Summary {
 }
 
 impl Summary {
-    /// Counts one chat in.
-    pub(crate) fn add(&mut self, chat: &Chat) {
+    /// Counts one chat in. Sales are summed exactly: a chat whose carts, or the chats so far
+    /// with it, total more than a decimal holds in a currency is an error naming it (and the
+    /// summary is left as it was), never a wrong figure.
+    pub(crate) fn add(&mut self, chat: &Chat) -> Result<(), CliError> {
+        let totals = chat.sales_totals().map_err(|e| CliError::overflow(&e))?;
+        let mut sales = Vec::with_capacity(totals.len());
+        for (currency, total) in totals {
+            let sum = self.sales.get(&currency).copied().unwrap_or_default();
+            let Some(sum) = sum.checked_add(total) else {
+                return Err(CliError::new(
+                    Failure::BadResponse,
+                    format!(
+                        "bad response from the API: the sales in {currency:?} of the chats up to chat {} total more than a decimal holds (±{}): no total is given rather than a wrong one; summarise fewer chats with the filters",
+                        chat.id,
+                        Decimal::MAX
+                    ),
+                ));
+            };
+            sales.push((currency, sum));
+        }
+        self.sales.extend(sales);
         self.chats += 1;
         self.real += u64::from(chat.is_real_conversation == Some(true));
         self.ended += u64::from(chat.is_ended());
         self.with_sales += u64::from(chat.has_sales());
-        for (currency, total) in chat.sales_totals() {
-            *self.sales.entry(currency).or_default() += total;
-        }
         let messages = chat.message_count.unwrap_or(chat.logs.len() as u64);
         *self.messages.entry(messages).or_default() += 1;
         match chat.start_time {
             Some(t) => *self.per_day.entry(t.date_naive()).or_default() += 1,
             None => self.undated += 1,
         }
+        Ok(())
     }
 
     /// The nearest-rank percentile `p` (0 to 100) of messages per chat.
@@ -168,6 +194,8 @@ impl Summary {
         }
         for (i, (currency, total)) in self.sales.iter().enumerate() {
             let label = if i == 0 { "sales totals" } else { "" };
+            // The currency is the API's text: its control characters are escaped.
+            let currency = giosg_async::printable(currency);
             writeln!(out, "{label:<20} {total:>8} {currency}")?;
         }
         match (self.messages_percentile(50), self.messages_percentile(90)) {
@@ -179,36 +207,64 @@ impl Summary {
         self.render_chart(out)
     }
 
-    /// The chats-per-day bar chart (per week or month over long spans).
+    /// The chats-per-day bar chart: per week, month or year over longer spans, and never more
+    /// than [`MAX_ROWS`] rows, whatever the dates (a chat in year 1 and one in 9999, say).
+    ///
+    /// The finest unit whose span fits in [`MAX_ROWS`] rows draws every bucket of the span,
+    /// empty ones included. Over a span longer than [`MAX_ROWS`] years, only the years with
+    /// chats are drawn, the latest [`MAX_ROWS`] of them, and a last line says what was left
+    /// out. Counting is one pass over the days with chats into a map by bucket, and each row
+    /// is one lookup in it.
     fn render_chart(&self, out: &mut impl Write) -> io::Result<()> {
         let (Some(&first), Some(&last)) =
             (self.per_day.keys().next(), self.per_day.keys().next_back())
         else {
             return Ok(());
         };
-        let span = (last - first).num_days() + 1;
-        let unit = if span <= MAX_ROWS {
-            Unit::Day
-        } else if span / 7 < MAX_ROWS {
-            Unit::Week
-        } else {
-            Unit::Month
-        };
-        let mut rows: Vec<(NaiveDate, u64)> = Vec::new();
-        let mut bucket = unit.start(first);
-        while bucket <= last {
-            rows.push((bucket, 0));
-            bucket = unit.next(bucket);
-        }
+        let unit = [Unit::Day, Unit::Week, Unit::Month]
+            .into_iter()
+            .find(|u| u.rows(first, last) <= MAX_ROWS)
+            .unwrap_or(Unit::Year);
+        let mut buckets: HashMap<NaiveDate, u64> = HashMap::new();
         for (&day, &count) in &self.per_day {
-            let start = unit.start(day);
-            if let Some(row) = rows.iter_mut().find(|(b, _)| *b == start) {
-                row.1 += count;
-            }
+            *buckets.entry(unit.start(day)).or_default() += count;
         }
+        let (rows, left_out): (Vec<Row>, Vec<Row>) = if unit.rows(first, last) <= MAX_ROWS {
+            let mut rows: Vec<Row> = Vec::new();
+            let mut bucket = Some(unit.start(first));
+            while let Some(b) = bucket.filter(|b| *b <= last) {
+                rows.push((b, buckets.get(&b).copied().unwrap_or(0)));
+                bucket = unit.next(b);
+            }
+            (rows, Vec::new())
+        } else {
+            let mut years: Vec<Row> = buckets.into_iter().collect();
+            years.sort_unstable();
+            let cut = years.len().saturating_sub(MAX_ROWS as usize);
+            let rows = years.split_off(cut);
+            (rows, years)
+        };
         let max = rows.iter().map(|r| r.1).max().unwrap_or(0).max(1);
         writeln!(out)?;
-        writeln!(out, "chats per {} (UTC)", unit.name())?;
+        if rows.len() as i64 == unit.rows(first, last) {
+            writeln!(out, "chats per {} (UTC)", unit.name())?;
+        } else {
+            writeln!(
+                out,
+                "chats per {} (UTC; years without chats left out)",
+                unit.name()
+            )?;
+        }
+        if let (Some(oldest), Some(newest)) = (left_out.first(), left_out.last()) {
+            let chats: u64 = left_out.iter().map(|r| r.1).sum();
+            writeln!(
+                out,
+                "(left out: {} earlier years with chats, {} to {}, holding {chats} chats)",
+                left_out.len(),
+                oldest.0.format("%Y"),
+                newest.0.format("%Y")
+            )?;
+        }
         for (bucket, count) in rows {
             writeln!(
                 out,
@@ -224,6 +280,9 @@ impl Summary {
     }
 }
 
+/// A row of the chart: the first day of its bucket, and how many chats started in it.
+type Row = (NaiveDate, u64);
+
 /// The chart's time unit.
 #[derive(Debug, Clone, Copy)]
 enum Unit {
@@ -233,6 +292,8 @@ enum Unit {
     Week,
     /// One row per month.
     Month,
+    /// One row per year.
+    Year,
 }
 
 impl Unit {
@@ -242,24 +303,44 @@ impl Unit {
             Unit::Day => "day",
             Unit::Week => "week",
             Unit::Month => "month",
+            Unit::Year => "year",
         }
     }
 
     /// The first day of the bucket holding `day` (weeks start on Monday).
     fn start(self, day: NaiveDate) -> NaiveDate {
+        let first = match self {
+            Unit::Day => Some(day),
+            Unit::Week => {
+                day.checked_sub_days(Days::new(u64::from(day.weekday().num_days_from_monday())))
+            }
+            Unit::Month => day.with_day(1),
+            Unit::Year => NaiveDate::from_ymd_opt(day.year(), 1, 1),
+        };
+        // Only a week before the first representable date has no start: it starts there.
+        first.unwrap_or(day)
+    }
+
+    /// The first day of the next bucket, `None` past the last representable date.
+    fn next(self, start: NaiveDate) -> Option<NaiveDate> {
         match self {
-            Unit::Day => day,
-            Unit::Week => day - Days::new(u64::from(day.weekday().num_days_from_monday())),
-            Unit::Month => day.with_day(1).expect("every month has a first day"),
+            Unit::Day => start.checked_add_days(Days::new(1)),
+            Unit::Week => start.checked_add_days(Days::new(7)),
+            Unit::Month => start.checked_add_months(Months::new(1)),
+            Unit::Year => start.checked_add_months(Months::new(12)),
         }
     }
 
-    /// The first day of the next bucket.
-    fn next(self, start: NaiveDate) -> NaiveDate {
+    /// How many rows the buckets from `first`'s to `last`'s take, counted without walking
+    /// them.
+    fn rows(self, first: NaiveDate, last: NaiveDate) -> i64 {
+        let (a, b) = (self.start(first), self.start(last));
+        let months = |d: NaiveDate| i64::from(d.year()) * 12 + i64::from(d.month0());
         match self {
-            Unit::Day => start + Days::new(1),
-            Unit::Week => start + Days::new(7),
-            Unit::Month => start + Months::new(1),
+            Unit::Day => (b - a).num_days() + 1,
+            Unit::Week => (b - a).num_days() / 7 + 1,
+            Unit::Month => months(b) - months(a) + 1,
+            Unit::Year => i64::from(b.year()) - i64::from(a.year()) + 1,
         }
     }
 
@@ -267,7 +348,8 @@ impl Unit {
     fn label(self, start: NaiveDate) -> String {
         match self {
             Unit::Day | Unit::Week => start.format("%Y-%m-%d").to_string(),
-            Unit::Month => format!("{}   ", start.format("%Y-%m")),
+            Unit::Month => format!("{:<10}", start.format("%Y-%m").to_string()),
+            Unit::Year => format!("{:<10}", start.format("%Y").to_string()),
         }
     }
 }
@@ -301,7 +383,7 @@ mod tests {
     fn percentiles_are_nearest_rank() {
         let mut s = Summary::default();
         for (i, m) in [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].into_iter().enumerate() {
-            s.add(&chat(i as u128, "2025-01-01T00:00:00", m));
+            s.add(&chat(i as u128, "2025-01-01T00:00:00", m)).unwrap();
         }
         assert_eq!(s.messages_percentile(50), Some(5));
         assert_eq!(s.messages_percentile(90), Some(9));
@@ -319,15 +401,78 @@ mod tests {
     #[test]
     fn long_spans_are_charted_per_week_or_month() {
         let mut s = Summary::default();
-        s.add(&chat(1, "2025-01-01T00:00:00", 1));
-        s.add(&chat(2, "2025-04-01T00:00:00", 1));
+        s.add(&chat(1, "2025-01-01T00:00:00", 1)).unwrap();
+        s.add(&chat(2, "2025-04-01T00:00:00", 1)).unwrap();
         let mut out = Vec::new();
         s.render(&mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(text.contains("chats per week"), "{text}");
-        s.add(&chat(3, "2027-01-01T00:00:00", 1));
+        s.add(&chat(3, "2027-01-01T00:00:00", 1)).unwrap();
         let mut out = Vec::new();
         s.render(&mut out).unwrap();
         assert!(String::from_utf8(out).unwrap().contains("chats per month"));
+    }
+
+    /// The summary's text, rendered.
+    fn rendered(s: &Summary) -> String {
+        let mut out = Vec::new();
+        s.render(&mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn the_chart_never_draws_more_than_its_rows_whatever_the_dates() {
+        // Year 1 and year 9999: once 119,996 lines.
+        let mut s = Summary::default();
+        s.add(&chat(1, "0001-01-01T00:00:00", 1)).unwrap();
+        s.add(&chat(2, "9999-12-31T23:59:59", 1)).unwrap();
+        let text = rendered(&s);
+        assert!(text.lines().count() < 80, "{text}");
+        assert!(
+            text.contains("chats per year (UTC; years without chats left out)"),
+            "{text}"
+        );
+        assert!(text.contains("\n0001        "), "{text}");
+        assert!(text.contains("\n9999        "), "{text}");
+
+        // Chats in more years than the chart has rows: the latest are drawn, the rest counted.
+        let mut s = Summary::default();
+        for year in 0..100u128 {
+            let start = format!("{:04}-06-01T00:00:00", 1000 + 10 * year);
+            s.add(&chat(year, &start, 1)).unwrap();
+        }
+        let text = rendered(&s);
+        let bars = text.lines().filter(|l| l.contains('█')).count();
+        assert_eq!(bars, MAX_ROWS as usize, "{text}");
+        assert!(
+            text.contains(
+                "(left out: 38 earlier years with chats, 1000 to 1370, holding 38 chats)"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("\n1990        "), "{text}");
+    }
+
+    #[test]
+    fn spans_up_to_the_row_limit_draw_every_bucket() {
+        let mut s = Summary::default();
+        s.add(&chat(1, "2020-01-15T00:00:00", 1)).unwrap();
+        s.add(&chat(2, "2024-12-15T00:00:00", 1)).unwrap();
+        let text = rendered(&s);
+        assert!(text.contains("chats per month (UTC)\n"), "{text}");
+        // January 2020 to December 2024: 60 rows, the empty months included.
+        assert_eq!(
+            text.lines().filter(|l| l.starts_with("20")).count(),
+            60,
+            "{text}"
+        );
+        s.add(&chat(3, "2030-01-01T00:00:00", 1)).unwrap();
+        let text = rendered(&s);
+        assert!(text.contains("chats per year (UTC)\n"), "{text}");
+        assert_eq!(
+            text.lines().filter(|l| l.starts_with("20")).count(),
+            11,
+            "{text}"
+        );
     }
 }

@@ -6,7 +6,7 @@ use giosg_async::Completeness;
 /// server counted but did not deliver, and each contradiction resolved along the way.
 pub(crate) fn completeness(report: &Completeness) {
     for line in lines(report) {
-        eprintln!("giosg: warning: {line}");
+        eprintln!("giosg: warning: {}", giosg_async::printable(&line));
     }
 }
 

@@ -33,10 +33,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "ended {ended}, real conversations {real}, with sales {with_sales}, messages {messages}"
     );
     let mut totals: Vec<(String, giosg_model::Decimal)> = Vec::new();
-    for (currency, sum) in chats.iter().flat_map(Chat::sales_totals) {
-        match totals.iter_mut().find(|(c, _)| *c == currency) {
-            Some((_, total)) => *total += sum,
-            None => totals.push((currency, sum)),
+    for chat in chats {
+        // Sums are checked: carts past what a decimal holds are an error, not a wrong figure.
+        for (currency, sum) in chat.sales_totals()? {
+            match totals.iter_mut().find(|(c, _)| *c == currency) {
+                Some((_, total)) => {
+                    *total = total
+                        .checked_add(sum)
+                        .ok_or(format!("the sales in {currency:?} overflow"))?
+                }
+                None => totals.push((currency, sum)),
+            }
         }
     }
     for (currency, total) in totals {

@@ -1,6 +1,6 @@
 //! A chat and everything nested in it.
 
-use crate::decode::nullable;
+use crate::decode::nullable_vec;
 use crate::object::{deserialize_keeping_unknown, Extra};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -129,23 +129,6 @@ impl Chat {
             .iter()
             .find(|d| d.name.as_deref() == Some(name))
             .and_then(|d| d.value.as_deref())
-    }
-
-    /// The purchased carts' totals, one entry per currency, in first-seen order.
-    ///
-    /// A purchased cart without a currency or total is left out.
-    pub fn sales_totals(&self) -> Vec<(String, Decimal)> {
-        let mut totals: Vec<(String, Decimal)> = Vec::new();
-        for cart in self.shopping_carts.iter().filter(|c| c.is_purchased()) {
-            let (Some(currency), Some(total)) = (&cart.currency, cart.total_price) else {
-                continue;
-            };
-            match totals.iter_mut().find(|(c, _)| c == currency) {
-                Some((_, sum)) => *sum += total,
-                None => totals.push((currency.clone(), total)),
-            }
-        }
-        totals
     }
 }
 
@@ -474,7 +457,7 @@ deserialize_keeping_unknown!(Chat, "struct Chat",
         "is_real_conversation" => is_real_conversation: Option<bool> = plain,
         "is_autosuggested" => is_autosuggested: Option<bool> = plain,
         "room_id" => room_id: Option<Uuid> = plain,
-        "api_data" => api_data: Vec<ApiData> = nullable,
+        "api_data" => api_data: Vec<ApiData> = nullable_vec,
         "operator_message_count" => operator_message_count: Option<u64> = plain,
         "visitor_message_count" => visitor_message_count: Option<u64> = plain,
         "message_count" => message_count: Option<u64> = plain,
@@ -482,9 +465,9 @@ deserialize_keeping_unknown!(Chat, "struct Chat",
         "start_url_title" => start_url_title: Option<String> = plain,
         "autosuggest_url" => autosuggest_url: Option<String> = plain,
         "autosuggest_url_title" => autosuggest_url_title: Option<String> = plain,
-        "logs" => logs: Vec<ChatLog> = nullable,
-        "tags" => tags: Vec<Tag> = nullable,
-        "shopping_carts" => shopping_carts: Vec<ShoppingCart> = nullable,
+        "logs" => logs: Vec<ChatLog> = nullable_vec,
+        "tags" => tags: Vec<Tag> = nullable_vec,
+        "shopping_carts" => shopping_carts: Vec<ShoppingCart> = nullable_vec,
     }
 );
 
@@ -524,7 +507,7 @@ deserialize_keeping_unknown!(ShoppingCart, "struct ShoppingCart",
         "monthly_total_price" => monthly_total_price: Option<Decimal> = plain,
         "currency" => currency: Option<String> = plain,
         "locked_at" => locked_at: Option<DateTime<Utc>> = time,
-        "products" => products: Vec<CartProduct> = nullable,
+        "products" => products: Vec<CartProduct> = nullable_vec,
     }
 );
 

@@ -6,7 +6,8 @@
 //! - [`Chat`] and its nested [`ChatLog`], [`ApiData`], [`Tag`], [`ShoppingCart`] and [`CartProduct`]
 //!   cover every attribute of the API reference.
 //! - [`Page`] is the pagination envelope; [`Page::from_slice`] decodes one with errors that name
-//!   the JSON path, line, column and byte offset of the offending value.
+//!   the JSON path, line, column and byte offset of the offending value, within a memory budget
+//!   proportional to the body ([`BUDGET_PER_BODY_BYTE`], [`BUDGET_BASE`]).
 //! - [`ChatFilter`] and [`OrderBy`] are the vocabulary of the endpoint's 12 query parameters.
 //!   Turning them into a URL is `giosg-query`'s job.
 //!
@@ -31,13 +32,15 @@ mod decode;
 mod filter;
 mod object;
 mod page;
+mod sales;
 pub mod time;
 
 pub use chat::{ApiData, CartProduct, Chat, ChatLog, MessageType, SenderType, ShoppingCart, Tag};
-pub use decode::DecodeError;
+pub use decode::{DecodeError, BUDGET_BASE, BUDGET_PER_BODY_BYTE};
 pub use filter::{ChatFilter, OrderBy, ParseOrderByError, SortField, SortKey};
 pub use object::Extra;
 pub use page::Page;
+pub use sales::SalesOverflow;
 
 pub use chrono::{DateTime, Utc};
 pub use rust_decimal::Decimal;

@@ -165,6 +165,17 @@ impl<'de, T: Default + Deserialize<'de>> de::DeserializeSeed<'de> for Nullable<T
     }
 }
 
+/// The `results` member: a list whose capacity is charged to the page's memory budget
+/// ([`crate::decode`]), or `null` as an empty one.
+struct Results<T>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> de::DeserializeSeed<'de> for Results<T> {
+    type Value = Vec<T>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<T>, D::Error> {
+        crate::decode::nullable_vec(d)
+    }
+}
+
 /// Stores a member once; a repeated one is an error, as with `#[derive(Deserialize)]`.
 fn once<T, E: de::Error>(slot: &mut Option<T>, name: &'static str, value: T) -> Result<(), E> {
     if slot.is_some() {
@@ -215,11 +226,14 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Page<T> {
                             once(&mut previous_page_url, "previous_page_url", v)?
                         }
                         Field::Results => {
-                            let v = map.next_value_seed(Nullable::<Vec<T>>(PhantomData))?;
+                            let v = map.next_value_seed(Results::<T>(PhantomData))?;
                             once(&mut results, "results", v)?
                         }
                         Field::Other(name) => {
-                            let value: serde_json::Value = map.next_value()?;
+                            crate::decode::charge::<A::Error>(
+                                crate::object::MEMBER_SIZE + name.len(),
+                            )?;
+                            let value = map.next_value_seed(crate::object::UnknownValue)?;
                             extra.insert(name, value);
                         }
                     }

@@ -35,6 +35,18 @@ fn edge_cases_decode() {
 }
 
 #[test]
+fn carts_past_the_largest_decimal_are_an_error_naming_the_chat() {
+    let page = decode(Path::new("../../fixtures/edge/overflowing-sales.json"));
+    let e = page.results[0].sales_totals().unwrap_err();
+    assert_eq!(e.chat, page.results[0].id);
+    assert_eq!(e.currency, "EUR");
+    for chat in &page.results[1..] {
+        let totals = chat.sales_totals().unwrap();
+        assert_eq!(totals, vec![("SEK".to_owned(), giosg_model::Decimal::MAX)]);
+    }
+}
+
+#[test]
 fn malformed_bodies_fail_with_a_located_error() {
     insta::glob!("../../../fixtures/malformed", "*.json", |path| {
         let err = Page::<Chat>::from_slice(&read(path)).expect_err("must not decode");

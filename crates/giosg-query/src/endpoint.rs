@@ -1,7 +1,7 @@
 //! Where requests go and what they carry: base URL, credentials, limits, and the validated
 //! listing that builds a request for any page.
 
-use crate::{query, secret::Credentials, ConfigError, ValidationError};
+use crate::{query, secret::Credentials, ConfigError, PagingError, ValidationError};
 use giosg_model::{ChatFilter, Uuid};
 use std::{fmt, sync::Arc};
 use url::Url;
@@ -67,6 +67,19 @@ impl BaseUrl {
     /// The URL.
     pub fn as_url(&self) -> &Url {
         &self.0
+    }
+
+    /// Whether the host is loopback (`127.0.0.0/8`, `::1`, `localhost`): then the transports
+    /// use no proxy from the environment, which would see a plain-http request, token
+    /// included.
+    ///
+    /// ```
+    /// use giosg_query::BaseUrl;
+    /// assert!(BaseUrl::parse("http://127.0.0.1:8080").unwrap().is_loopback());
+    /// assert!(!BaseUrl::parse("https://service.giosg.com").unwrap().is_loopback());
+    /// ```
+    pub fn is_loopback(&self) -> bool {
+        is_loopback(&self.0)
     }
 
     /// The chats collection of an organisation under this base.
@@ -314,21 +327,79 @@ impl ChatList {
         }
     }
 
-    /// The request for a page at a URL the API suggested (`next_page_url`), if that URL is on
-    /// the base URL's origin and this listing's path; `None` otherwise, so that the token
-    /// never goes to another origin.
+    /// The request for page `page` at a URL the API suggested (`next_page_url`), if that URL
+    /// asks for exactly what this listing's own URL for the page does: the base URL's origin,
+    /// this listing's path, and the same parameters (in any order), `page` included. `None`
+    /// otherwise, so that the token never goes to another origin and the server cannot change
+    /// the filters; [`ChatList::check_suggested`] says which of those is an error.
     pub fn suggested_request(&self, page: u64, suggested: &str) -> Option<PageRequest> {
-        let url = Url::parse(suggested).ok()?;
-        let ours = &self.0.url;
-        let same = url.origin() == ours.origin()
+        let Suggested::Ours(url) = self.judge_suggested(page, suggested) else {
+            return None;
+        };
+        let request = self.0.endpoint.request(&url)?;
+        Some(PageRequest { page, request })
+    }
+
+    /// Refuses a URL the API suggested for page `page` that is on this listing's origin and
+    /// path but asks for other parameters than the listing's URL for that page (an injected
+    /// filter, another page size or page): [`PagingError::NextPageUrlChanged`]. A URL
+    /// elsewhere (another origin, say) is not an error: it is not followed, and the listing
+    /// builds the page's URL itself.
+    pub fn check_suggested(&self, page: u64, suggested: &str) -> Result<(), PagingError> {
+        match self.judge_suggested(page, suggested) {
+            Suggested::Changed(parameters) => Err(PagingError::NextPageUrlChanged { parameters }),
+            Suggested::Ours(_) | Suggested::Elsewhere => Ok(()),
+        }
+    }
+
+    /// What a suggested URL for page `page` is to this listing.
+    fn judge_suggested(&self, page: u64, suggested: &str) -> Suggested {
+        let Ok(url) = Url::parse(suggested) else {
+            return Suggested::Elsewhere;
+        };
+        let ours = self.page_url(page);
+        let same_place = url.origin() == ours.origin()
             && url.path() == ours.path()
             && url.username().is_empty()
             && url.password().is_none()
             && url.fragment().is_none();
-        if !same {
-            return None;
+        if !same_place {
+            return Suggested::Elsewhere;
         }
-        let request = self.0.endpoint.request(&url)?;
-        Some(PageRequest { page, request })
+        let pairs = |u: &Url| {
+            let mut pairs: Vec<(String, String)> = u.query_pairs().into_owned().collect();
+            pairs.sort();
+            pairs
+        };
+        let (theirs, mine) = (pairs(&url), pairs(&ours));
+        if theirs == mine {
+            return Suggested::Ours(url);
+        }
+        // The names of the parameters that differ, each once, a few of them, each short.
+        let mut names: Vec<String> = theirs
+            .iter()
+            .filter(|p| !mine.contains(p))
+            .chain(mine.iter().filter(|p| !theirs.contains(p)))
+            .map(|(name, _)| name.chars().take(SUGGESTED_NAME_KEPT).collect())
+            .collect();
+        names.sort();
+        names.dedup();
+        names.truncate(SUGGESTED_NAMES_KEPT);
+        Suggested::Changed(names)
     }
+}
+
+/// How many names of differing parameters a [`PagingError::NextPageUrlChanged`] keeps, and
+/// how many characters of each: the URL is the server's, of any length.
+const SUGGESTED_NAMES_KEPT: usize = 8;
+const SUGGESTED_NAME_KEPT: usize = 64;
+
+/// What a URL the API suggested for a page is to the listing.
+enum Suggested {
+    /// Exactly the listing's own URL for the page, parameters in any order: followed.
+    Ours(Url),
+    /// Another origin or path, or not a URL: not followed, not an error.
+    Elsewhere,
+    /// The listing's origin and path with other parameters (these names): refused.
+    Changed(Vec<String>),
 }

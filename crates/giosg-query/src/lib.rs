@@ -21,7 +21,8 @@
 //! `response.rs` (answers and error bodies), `plan/` (the listing planner: `mod.rs` requests
 //! and hand-out, `answer.rs` how answers become chats, `split.rs` windows, `window.rs` the
 //! order, `report.rs` completeness and checkpoints), `paging.rs` (page numbers), `retry.rs`,
-//! `error.rs`, `secret.rs` (the token: its variable, what of it is sent, never printed).
+//! `error/`, `secret.rs` (the token: its variable, what of it is sent, never printed), `text.rs`
+//! (text from the API made safe to print: [`printable`]).
 //!
 //! ```
 //! use giosg_query::{Credentials, Endpoint, Exchange, Pager, RetryPolicy, Verdict};
@@ -60,6 +61,7 @@ pub mod query;
 mod response;
 mod retry;
 mod secret;
+mod text;
 
 pub use endpoint::{
     redact_url, BaseUrl, ChatList, Endpoint, PageRequest, DEFAULT_BASE_URL, DEFAULT_MAX_BODY,
@@ -78,5 +80,6 @@ pub use query::MAX_PAGE_SIZE;
 pub use response::decode_page;
 pub use retry::{Exchange, RetryAfter, RetryPolicy, Verdict};
 pub use secret::{Credentials, Secret, TOKEN_ENV};
+pub use text::printable;
 
 pub use giosg_model::{Chat, ChatFilter, Page};

@@ -41,10 +41,12 @@ impl SeenWindow {
 
 /// Page-number paging: page after page until the last, an empty page, or an error.
 ///
-/// It follows `next_page_url` only when it is on the base URL's origin and the listing's path
-/// (otherwise it builds the next page's URL from the filter), checks that each page is the one
-/// asked for, and drops a chat already yielded shortly before (new chats arriving during a
-/// listing shift items across page boundaries), counting the drops.
+/// It follows `next_page_url` only when it asks for exactly the listing's own URL of the next
+/// page (parameters in any order); one on another origin or path is not followed (it builds
+/// the next page's URL from the filter), and one on the listing's origin and path that changes
+/// a parameter ends the listing with [`PagingError::NextPageUrlChanged`]. It checks that each
+/// page is the one asked for, and drops a chat already yielded shortly before (new chats
+/// arriving during a listing shift items across page boundaries), counting the drops.
 #[derive(Clone, Debug)]
 pub struct Pager {
     list: ChatList,
@@ -102,6 +104,9 @@ impl Pager {
                     current: envelope.current_page,
                     next,
                 });
+            }
+            if let Some(url) = &envelope.next_page_url {
+                self.list.check_suggested(next, url)?;
             }
             self.next = Some(next);
             self.next_url = envelope.next_page_url.clone();

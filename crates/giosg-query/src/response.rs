@@ -149,6 +149,20 @@ mod tests {
     }
 
     #[test]
+    fn the_servers_text_is_kept_as_sent_and_shown_escaped() {
+        let body = r#"{"detail": "\u001b]0;PWNED\u0007", "\u001b[2J": ["\u009b31m"]}"#;
+        let e = decode_page(&response(400, body), 1 << 20).unwrap_err();
+        let api = e.api().unwrap();
+        assert_eq!(api.detail.as_deref(), Some("\u{1b}]0;PWNED\u{7}"));
+        let shown = e.to_string();
+        assert!(!shown.chars().any(char::is_control), "{shown:?}");
+        assert_eq!(
+            shown,
+            r"giosg API answered 400 Bad Request: \u{1b}]0;PWNED\u{7}; \u{1b}[2J: \u{9b}31m"
+        );
+    }
+
+    #[test]
     fn other_bodies_are_kept_bounded() {
         let html = format!("<html>{}</html>", "x".repeat(5000));
         let e = decode_page(&response(502, &html), 1 << 20).unwrap_err();

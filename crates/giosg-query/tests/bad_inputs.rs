@@ -619,3 +619,38 @@ fn seeded_mutations_of_good_pages_never_panic() {
         }
     }
 }
+
+/// A page of about `bytes` bytes whose one chat has the member `name` holding `[item,item,...]`.
+fn page_of(name: &str, item: &str, bytes: usize) -> Vec<u8> {
+    let items = vec![item; bytes / (item.len() + 1)].join(",");
+    format!(
+        r#"{{"count": 1, "results": [{{"id": "58f5055c-56e0-11e5-9354-6c4008c08dfe", "{name}": [{items}]}}]}}"#
+    )
+    .into_bytes()
+}
+
+/// 30 MB (under the 32 MiB cap) of members that take ten to fifty times their text decoded: a
+/// member the model does not know holding `[],[],...` (3 bytes of JSON, a 32-byte value each;
+/// once 349 MB of RSS), and messages `{},{},...` (3 bytes, a 144-byte message each). Each is
+/// refused by the page's memory budget, within a bounded multiple of the body (the budget,
+/// 4 bytes per byte and 16 MiB, and a growing list's old buffer beside it).
+#[test]
+fn pages_of_tiny_members_are_refused_within_the_memory_budget() {
+    for (name, item) in [("x", "[]"), ("logs", "{}"), ("x", "{}"), ("x", "0")] {
+        let body = page_of(name, item, 30 << 20);
+        let response = http::Response::builder().status(200).body(body).unwrap();
+        let (result, peak) = peak_heap(|| decode_page(&response, CAP));
+        let len = response.body().len();
+        match result {
+            Err(Error::Decode { source, .. }) => {
+                assert!(source.is_over_budget(), "{name}: {item}: {source}");
+            }
+            other => panic!("{name}: {item}: {other:?}"),
+        }
+        let bound = 7 * len + (32 << 20);
+        assert!(
+            peak <= bound,
+            "{name}: {item}: peak heap {peak} bytes for a {len}-byte body"
+        );
+    }
+}

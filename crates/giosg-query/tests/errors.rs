@@ -224,3 +224,20 @@ fn every_error_kind_message_and_chain() {
     }
     insta::assert_snapshot!(out);
 }
+
+#[test]
+fn a_retry_after_too_long_names_the_status_that_carried_it() {
+    let policy = RetryPolicy::default();
+    for status in [429, 503] {
+        let e = exhaust(&policy, vec![Ok(answer(status, Some("86400"), "{}"))]);
+        assert!(matches!(e, Error::RetryAfterTooLong { .. }), "{e:?}");
+        assert_eq!(e.status(), Some(status));
+        let own = e.to_string();
+        assert!(
+            own.starts_with(&format!(
+                "the API answered HTTP {status} and asked to wait 24h"
+            )),
+            "{own}"
+        );
+    }
+}

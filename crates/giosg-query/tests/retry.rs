@@ -166,7 +166,7 @@ fn gives_up_when_retry_after_exceeds_the_wait_budget() {
     assert!(matches!(e, Error::RetryAfterTooLong { .. }));
     assert_eq!(e.retry_after(), Some(Duration::from_secs(11)));
     assert_eq!(e.kind(), giosg_query::ErrorKind::RateLimited);
-    insta::assert_snapshot!(e.display_chain(), @"the API asked to wait 11s before retrying (Retry-After), longer than the retry policy allows (10s more): try again after that wait, or allow longer waits (RetryPolicy::max_total_wait): giosg API answered 429 Too Many Requests: Request was throttled.");
+    insta::assert_snapshot!(e.display_chain(), @"the API answered HTTP 429 and asked to wait 11s before retrying (Retry-After), longer than the retry policy allows (10s more): try again after that wait, or allow longer waits (RetryPolicy::max_total_wait): giosg API answered 429 Too Many Requests: Request was throttled.");
     let Verdict::Fail(_) = Exchange::new(&policy, 1 << 20).judge(
         Ok(response(429, Some("18446744073709551615"))),
         NOW,

@@ -29,6 +29,7 @@ pub fn token_from_env() -> Result<String, ConfigError> {
 /// | `read_timeout` | 30 s | the wait for the response to start, any one read, and the body's progress (at least 1 KiB per `read_timeout`, so a body that stalls or dribbles a byte a second is cut): [`TimeoutKind::Read`](crate::TimeoutKind::Read) |
 /// | `timeout` | 120 s | one whole request, body included: [`TimeoutKind::Overall`](crate::TimeoutKind::Overall) |
 /// | `max_body` | 32 MiB | a response body, counted after gzip decoding |
+/// | `proxy_from_env` | true (false for a loopback base URL) | whether a proxy named by the environment is used |
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct TransportSettings {
@@ -41,6 +42,11 @@ pub struct TransportSettings {
     pub timeout: Duration,
     /// Cap on a response body, in bytes, counted decompressed. Default 32 MiB.
     pub max_body: usize,
+    /// Whether the transport may send through a proxy named by the environment
+    /// (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, with `NO_PROXY`), as ureq and reqwest do by
+    /// default. `build()` turns it off for a loopback base URL: the request stays on this
+    /// machine and a proxy would see it, plain http and token included. Default true.
+    pub proxy_from_env: bool,
 }
 
 impl Default for TransportSettings {
@@ -50,6 +56,7 @@ impl Default for TransportSettings {
             read_timeout: Duration::from_secs(30),
             timeout: Duration::from_secs(120),
             max_body: DEFAULT_MAX_BODY,
+            proxy_from_env: true,
         }
     }
 }
@@ -249,13 +256,16 @@ impl<C> ClientBuilder<C> {
             endpoint.set_user_agent(ua)?;
         }
         endpoint.set_max_body(self.settings.max_body);
+        let mut settings = self.settings;
+        // A loopback API is reached directly, never through a proxy from the environment.
+        settings.proxy_from_env &= !endpoint.base_url().is_loopback();
         let jitter = self.jitter.unwrap_or_else(|| Arc::new(fastrand::f64));
         let core = Core {
             endpoint,
             retry: self.retry,
             jitter,
         };
-        Ok((core, self.settings))
+        Ok((core, settings))
     }
 
     /// Builds the same kind of client over a transport of your own: a closure, a test

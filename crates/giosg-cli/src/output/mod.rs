@@ -4,9 +4,11 @@
 
 mod json;
 mod table;
+mod terminal;
 
 pub(crate) use self::json::JsonArrayEncoder;
 pub(crate) use self::table::TableEncoder;
+pub(crate) use self::terminal::TerminalText;
 pub(crate) use giosg_sync::format::Encoder;
 
 use crate::args::Format;
@@ -14,12 +16,22 @@ use giosg_async::Chat;
 use giosg_sync::format::{CsvEncoder, JsonlEncoder};
 use std::io::{self, Write};
 
+/// What the CSV format writes: a row per message (`--csv-logs`), and text cells as they came
+/// (`--csv-raw`).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct CsvOptions {
+    /// A row per message instead of per chat.
+    pub logs: bool,
+    /// Text cells as the API sent them, formulas included.
+    pub raw: bool,
+}
+
 /// The encoder for a `list` format.
-pub(crate) fn encoder(format: Format, csv_logs: bool) -> Box<dyn Encoder> {
+pub(crate) fn encoder(format: Format, csv: CsvOptions) -> Box<dyn Encoder> {
     match format {
         Format::Jsonl => Box::new(JsonlEncoder),
         Format::Json => Box::new(JsonArrayEncoder::default()),
-        Format::Csv => Box::new(CsvEncoder::new(csv_logs)),
+        Format::Csv => Box::new(CsvEncoder::new(csv.logs).raw(csv.raw)),
         Format::Table => Box::new(TableEncoder::default()),
     }
 }

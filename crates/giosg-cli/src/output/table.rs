@@ -1,10 +1,11 @@
 //! A table to skim in a terminal: start, room, messages, tags, sales total.
 //!
 //! Columns have fixed widths so that rows stream out as chats arrive; long tag lists are cut
-//! with `…`. Times are UTC, rooms the first 8 hex digits of their id.
+//! with `…`. Times are UTC, rooms the first 8 hex digits of their id. Tags and currencies are
+//! the API's text: their control characters are escaped ([`printable`]).
 
 use super::Encoder;
-use giosg_async::Chat;
+use giosg_async::{printable, Chat};
 use giosg_sync::format::{sales_total, tag_names};
 use std::io::{self, Write};
 
@@ -40,8 +41,9 @@ impl Encoder for TableEncoder {
         let messages = chat
             .message_count
             .map_or_else(|| "-".to_owned(), |n| n.to_string());
-        let tags = cut(&tag_names(chat), TAGS_WIDTH);
-        let sales = sales_total(chat);
+        // Text from the API, its control characters escaped before it is measured.
+        let tags = cut(&printable(&tag_names(chat)), TAGS_WIDTH);
+        let sales = printable(&sales_total(chat)?).into_owned();
         let line = format!("{start:<16}  {room:<8}  {messages:>8}  {tags:<TAGS_WIDTH$}  {sales}");
         writeln!(out, "{}", line.trim_end())
     }

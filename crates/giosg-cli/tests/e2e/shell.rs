@@ -60,7 +60,32 @@ fn a_retry_after_longer_than_max_wait_fails_at_once_saying_what_was_asked() {
     assert!(line.contains("86400 s"), "{line}");
     assert!(line.contains("--max-wait"), "{line}");
     assert!(!line.contains("--max-attempts"), "{line}");
+    assert!(line.contains("(HTTP 429)"), "{line}");
     assert_eq!(mock.requests().len(), 1, "no retry was attempted");
+}
+
+#[test]
+fn a_retry_after_too_long_names_the_status_that_carried_it() {
+    for status in [503, 500] {
+        let mock = MockServer::builder()
+            .generated(5, 30)
+            .faults(FaultPlan::new().on_request(
+                0,
+                Fault::Status {
+                    status,
+                    retry_after: Some("86400".to_owned()),
+                },
+            ))
+            .start()
+            .unwrap();
+        let out = run(&mut chats(&mock, "list", &[]));
+        let line = out.fails(4);
+        assert!(line.contains(&format!("(HTTP {status})")), "{line}");
+        assert!(!line.contains("429"), "{line}");
+        assert!(!line.contains("rate limited"), "{line}");
+        assert!(line.contains("86400 s"), "{line}");
+        assert_eq!(mock.requests().len(), 1, "no retry was attempted");
+    }
 }
 
 #[test]

@@ -62,7 +62,7 @@ pub enum Error {
     /// ([`RetryPolicy::max_total_wait`](crate::RetryPolicy::max_total_wait) minus what was
     /// already waited), so the request failed at once instead of waiting. The failure that
     /// carried the header is the [`source`](std::error::Error::source).
-    #[error("the API asked to wait {} before retrying (Retry-After), longer than the retry policy allows ({} more): try again after that wait, or allow longer waits (RetryPolicy::max_total_wait)", Human(*.asked), Human(*.allowed))]
+    #[error("{} asked to wait {} before retrying (Retry-After), longer than the retry policy allows ({} more): try again after that wait, or allow longer waits (RetryPolicy::max_total_wait)", Answered(last), Human(*.asked), Human(*.allowed))]
     RetryAfterTooLong {
         /// The wait the server asked for.
         asked: Duration,
@@ -146,6 +146,18 @@ impl fmt::Display for ErrorKind {
             ErrorKind::BadResponse => "bad response",
             ErrorKind::Paging => "paging",
         })
+    }
+}
+
+/// Who asked, naming the status it answered: `the API answered HTTP 503 and`.
+struct Answered<'a>(&'a Error);
+
+impl fmt::Display for Answered<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.status() {
+            Some(status) => write!(f, "the API answered HTTP {status} and"),
+            None => f.write_str("the API"),
+        }
     }
 }
 

