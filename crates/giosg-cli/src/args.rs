@@ -323,6 +323,12 @@ pub(crate) struct ExportArgs {
     /// With csv: one row per message instead of one per chat.
     #[arg(long)]
     pub csv_logs: bool,
+    /// With csv: write text cells exactly as the API sent them. By default a cell of text
+    /// from the API that begins with =, +, -, @, a tab or a carriage return (a formula to a
+    /// spreadsheet) gets a ' in front of it, as OWASP advises against formula injection. A
+    /// file is continued only as it was started.
+    #[arg(long)]
+    pub csv_raw: bool,
     /// Which chats a rerun lists again.
     #[command(flatten)]
     pub follow: FollowArgs,

@@ -14,6 +14,9 @@ pub(crate) async fn run(args: &ExportArgs) -> Result<(), CliError> {
     if args.csv_logs && args.format != ExportFormat::Csv {
         return Err(CliError::usage("--csv-logs needs --format csv"));
     }
+    if args.csv_raw && args.format != ExportFormat::Csv {
+        return Err(CliError::usage("--csv-raw needs --format csv"));
+    }
     let format = match (args.format, args.csv_logs) {
         (ExportFormat::Jsonl, _) => Format::Jsonl,
         (ExportFormat::Csv, false) => Format::Csv,
@@ -23,7 +26,8 @@ pub(crate) async fn run(args: &ExportArgs) -> Result<(), CliError> {
     let client = connect::client(&args.api)?;
     let export = Export::new(args.api.org, filter, args.out.clone(), format)
         .refresh(Refresh::lookback(args.follow.lookback))
-        .concurrency(args.concurrency.into());
+        .concurrency(args.concurrency.into())
+        .csv_raw(args.csv_raw);
     let report = run_export(&export, &client, io::stderr().is_terminal()).await?;
     eprintln!("giosg: {}", describe(&report, &args.out));
     Ok(())

@@ -370,3 +370,18 @@ fn members_the_model_does_not_know_reach_the_export() {
         }
     }
 }
+
+#[test]
+fn csv_raw_is_part_of_what_a_file_was_started_with() {
+    let mock = mock(45, 30);
+    let dir = temp_dir("csv-raw");
+    let file = dir.join("chats.csv");
+    run(&mut export(&mock, &["--format", "csv", "--csv-raw"], &file)).ok();
+    let before = std::fs::read(&file).unwrap();
+    let out = run(&mut export(&mock, &["--format", "csv"], &file));
+    let line = out.fails(2);
+    assert!(line.contains("csv-raw"), "{line}");
+    assert_eq!(std::fs::read(&file).unwrap(), before);
+    run(&mut export(&mock, &["--format", "csv", "--csv-raw"], &file)).ok();
+    run(&mut export(&mock, &["--csv-raw"], &dir.join("x.jsonl"))).fails(2);
+}

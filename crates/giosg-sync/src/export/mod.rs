@@ -73,6 +73,9 @@ pub struct Export {
     pub refresh: Refresh,
     /// Requests in flight at most (the async client).
     pub concurrency: usize,
+    /// With a CSV format, text cells as the API sent them, formulas included (by default a
+    /// cell a spreadsheet would evaluate is neutralised; see [`crate::format::CsvEncoder`]).
+    pub csv_raw: bool,
 }
 
 /// What an export did.
@@ -102,6 +105,22 @@ impl Export {
             format,
             refresh: Refresh::default(),
             concurrency: 4,
+            csv_raw: false,
+        }
+    }
+
+    /// Writes CSV text cells as the API sent them (`raw`), or neutralises those a spreadsheet
+    /// would evaluate (the default).
+    pub fn csv_raw(mut self, raw: bool) -> Self {
+        self.csv_raw = raw;
+        self
+    }
+
+    /// The format as the state records it: its name, `-raw` for raw CSV.
+    fn format_name(&self) -> String {
+        match (self.format, self.csv_raw) {
+            (Format::Csv | Format::CsvLogs, true) => format!("{}-raw", self.format.name()),
+            (format, _) => format.name().to_owned(),
         }
     }
 
@@ -245,7 +264,7 @@ impl Session {
         let fresh = State {
             version: STATE_VERSION,
             listing: listing.clone(),
-            format: export.format.name().to_owned(),
+            format: export.format_name(),
             offset: 0,
             checkpoint: None,
             boundary: None,
@@ -266,7 +285,7 @@ impl Session {
                 return Err(Error::refused(
                     &out,
                     format!(
-                        "was started with other options (--format {}, {query}); rerun with the same filters, ordering and --format, or choose another --out",
+                        "was started with other options (format {}, {query}); rerun with the same filters, ordering and format (csv-raw: --csv-raw), or choose another --out",
                         saved.format
                     ),
                 ));
@@ -341,7 +360,7 @@ impl Session {
             file,
             len: keep,
             buf: Vec::new(),
-            encoder: export.format.encoder(),
+            encoder: export.format.encoder(export.csv_raw),
             state,
             refresh: export.refresh,
             now,

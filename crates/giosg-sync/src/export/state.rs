@@ -21,7 +21,7 @@ pub(super) struct State {
     pub(super) version: u32,
     /// The listing the file holds.
     pub(super) listing: ListingIdentity,
-    /// `jsonl`, `csv` or `csv-logs`.
+    /// `jsonl`, `csv` or `csv-logs`, with `-raw` for raw CSV text cells.
     pub(super) format: String,
     /// The file's length when this state was saved: everything before it is complete and
     /// accounted for by `checkpoint`.
@@ -157,10 +157,15 @@ pub(super) fn load(out: &Path) -> Result<Option<State>, Error> {
                 .map(|c| c.upgrade(&listing))
                 .transpose()
                 .map_err(|e| Error::refused(&path, e.to_string()))?;
+            // Version 1 wrote CSV text cells raw: a rerun goes on only as raw CSV.
+            let format = match old.format.as_str() {
+                "csv" | "csv-logs" => format!("{}-raw", old.format),
+                _ => old.format,
+            };
             Ok(Some(State {
                 version: STATE_VERSION,
                 listing,
-                format: old.format,
+                format,
                 offset: old.offset,
                 checkpoint,
                 boundary: None,

@@ -31,12 +31,13 @@ impl Format {
         }
     }
 
-    /// Its encoder.
-    pub fn encoder(self) -> Box<dyn Encoder + Send> {
+    /// Its encoder; `csv_raw` writes CSV text cells as the API sent them (see
+    /// [`CsvEncoder::raw`]).
+    pub fn encoder(self, csv_raw: bool) -> Box<dyn Encoder + Send> {
         match self {
             Format::Jsonl => Box::new(JsonlEncoder),
-            Format::Csv => Box::new(CsvEncoder::new(false)),
-            Format::CsvLogs => Box::new(CsvEncoder::new(true)),
+            Format::Csv => Box::new(CsvEncoder::new(false).raw(csv_raw)),
+            Format::CsvLogs => Box::new(CsvEncoder::new(true).raw(csv_raw)),
         }
     }
 }
