@@ -7,10 +7,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 const USAGE: &str =
-    "usage: giosg-mock [--port N] [--chats N] [--seed S] [--token T] [--latency-ms MS]
-                  [--log-requests]
+    "usage: giosg-mock [--port N] [--chats N] [--seed S] [--fixture-file PATH] [--token T]
+                  [--latency-ms MS] [--log-requests]
 
-Serves N chats generated from seed S (default 250 and 1) as the giosg Chat API on
+Serves N chats generated from seed S (default 250 and 1), or the chats of a JSON file (an
+array of chats, or a page), as the giosg Chat API on
 127.0.0.1:N (default: a free port), accepting `Authorization: Token T` or `Bearer T`
 (default token mock-token), until killed. With --log-requests, every request handled is
 printed on stderr, one line each, in the order handled (within a tenth of a second):
@@ -23,6 +24,7 @@ struct Args {
     port: u16,
     chats: usize,
     seed: u64,
+    fixture: Option<std::path::PathBuf>,
     token: Option<String>,
     latency_ms: Option<u64>,
     log_requests: bool,
@@ -33,6 +35,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         port: 0,
         chats: 250,
         seed: 1,
+        fixture: None,
         token: None,
         latency_ms: None,
         log_requests: false,
@@ -62,6 +65,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
             "--chats" => parsed.chats = value.parse().map_err(|e| bad(&e))?,
             "--seed" => parsed.seed = value.parse().map_err(|e| bad(&e))?,
             "--token" => parsed.token = Some(value),
+            "--fixture-file" => parsed.fixture = Some(value.into()),
             "--latency-ms" => parsed.latency_ms = Some(value.parse().map_err(|e| bad(&e))?),
             _ => return Err(format!("unknown argument {name}")),
         }
@@ -81,9 +85,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut builder = MockServer::builder()
-        .port(args.port)
-        .generated(args.seed, args.chats);
+    let mut builder = MockServer::builder().port(args.port);
+    builder = match &args.fixture {
+        Some(path) => builder.fixture_file(path),
+        None => builder.generated(args.seed, args.chats),
+    };
     if let Some(token) = args.token {
         builder = builder.token(token);
     }

@@ -49,13 +49,14 @@ impl Bins {
     }
 }
 
-/// `bench/.venv/bin/python`, with `requests` installed (created on first use).
+/// `bench/.venv/bin/python`, with `requests`, and the sync's peers `dlt[duckdb]` and
+/// `sqlite-utils`, installed (created on first use).
 pub(super) fn venv() -> Result<PathBuf, String> {
     let dir = workspace().join("bench/.venv");
     let python = dir.join("bin/python");
     let has_requests = |python: &Path| {
         Command::new(python)
-            .args(["-c", "import requests"])
+            .args(["-c", "import requests, dlt, duckdb, sqlite_utils"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
@@ -64,7 +65,7 @@ pub(super) fn venv() -> Result<PathBuf, String> {
     if python.exists() && has_requests(&python) {
         return Ok(python);
     }
-    step("creating bench/.venv (python3 -m venv, pip install requests)");
+    step("creating bench/.venv (python3 -m venv, pip install requests dlt[duckdb] sqlite-utils)");
     let run = |cmd: &mut Command| -> Result<(), String> {
         let status = cmd.status().map_err(|e| format!("{cmd:?}: {e}"))?;
         status
@@ -80,10 +81,15 @@ pub(super) fn venv() -> Result<PathBuf, String> {
         "--quiet",
         "--disable-pip-version-check",
         "requests",
+        "dlt[duckdb]",
+        "sqlite-utils",
     ]))?;
     if has_requests(&python) {
         Ok(python)
     } else {
-        Err(format!("{} cannot import requests", python.display()))
+        Err(format!(
+            "{} cannot import requests, dlt, duckdb and sqlite_utils",
+            python.display()
+        ))
     }
 }

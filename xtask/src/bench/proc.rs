@@ -121,8 +121,39 @@ impl Mock {
         requests_log: Option<&Path>,
         timeout: Duration,
     ) -> Result<Mock, String> {
+        let args = [
+            "--chats".to_owned(),
+            chats.to_string(),
+            "--seed".to_owned(),
+            seed.to_string(),
+        ];
+        Self::start_serving(bin, &args, chats, token, latency_ms, requests_log, timeout)
+    }
+
+    /// Starts `giosg-mock --fixture-file PATH` serving `chats` chats; see [`Mock::start`].
+    pub(super) fn start_fixture(
+        bin: &Path,
+        fixture: &Path,
+        chats: usize,
+        token: &str,
+        requests_log: Option<&Path>,
+        timeout: Duration,
+    ) -> Result<Mock, String> {
+        let args = ["--fixture-file".to_owned(), fixture.display().to_string()];
+        Self::start_serving(bin, &args, chats, token, None, requests_log, timeout)
+    }
+
+    fn start_serving(
+        bin: &Path,
+        data: &[String],
+        chats: usize,
+        token: &str,
+        latency_ms: Option<u64>,
+        requests_log: Option<&Path>,
+        timeout: Duration,
+    ) -> Result<Mock, String> {
         let mut cmd = Command::new(bin);
-        cmd.args(["--chats", &chats.to_string(), "--seed", &seed.to_string()])
+        cmd.args(data)
             .args(["--token", token])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

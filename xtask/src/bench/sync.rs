@@ -1,8 +1,9 @@
 //! `cargo xtask bench`, part 7: `giosg chats sync` of every chat of a mock into a new SQLite
 //! database against `giosg chats export` of the same chats to JSON Lines, interleaved (the
-//! ratio of their throughputs, and the sync's peak RSS); then a second sync of the last
-//! database with nothing changed and `--lookback 3d`, whose requests a mock started with
-//! `--log-requests` counts.
+//! ratio of their throughputs, and the sync's peak RSS); against the peers people use for this
+//! (dlt's rest_api source into DuckDB, and sqlite-utils inserting the export); then a second
+//! sync, nothing changed, of chats spread over a year of which some were still open, whose
+//! requests a mock started with `--log-requests` counts.
 
 use super::env::Bins;
 use super::export::{self, Who};
@@ -17,8 +18,18 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-/// A sync into a new database keeps at least this share of the export's throughput.
-const TARGET_RATIO: f64 = 0.8;
+/// A sync into a new database keeps at least this share of the export's throughput (the store
+/// writes about twice the bytes of the export).
+const TARGET_RATIO: f64 = 0.35;
+/// Chats of the peers' comparison.
+const PEER_CHATS: usize = 20_000;
+/// The sync's throughput at least, in multiples of dlt's.
+const TARGET_VS_DLT: f64 = 20.0;
+/// The sync's throughput at least, in multiples of sqlite-utils inserting the export.
+const TARGET_VS_SQLITE_UTILS: f64 = 3.0;
+/// The second sync's data: chats spread over a year, this many of them still open.
+const SECOND_CHATS: usize = 20_000;
+const SECOND_OPEN: usize = 1_000;
 /// A sync's peak RSS at most, in MiB.
 const TARGET_RSS_MIB: f64 = 64.0;
 /// The second sync's lookback, in days: the CLI's default.
@@ -57,19 +68,18 @@ pub(super) fn section(
         }
         (exports, syncs)
     };
+    remove_db(&db);
+    let peers = peers(config, bins, tmp)?;
     step(&format!(
-        "sync: the last database again, --lookback {LOOKBACK_DAYS}d, against a giosg-mock \
-         with the same {n} chats logging its requests"
+        "sync: {SECOND_CHATS} chats over a year, {SECOND_OPEN} of them open, synced twice \
+         (--lookback {LOOKBACK_DAYS}d), the second time against a giosg-mock logging its requests"
     ));
-    let now = DateTime::<Utc>::from(SystemTime::now());
-    let second = second_sync(bins, tmp, &db, n)?;
+    let second = second_sync(bins, tmp, &db)?;
     remove_db(&db);
     step(&format!(
         "  second sync: {} requests in {:.2} s",
         second.requests, second.usage.wall
     ));
-    let data = Data::of(n, now);
-
     let field = |runs: &[Usage], f: fn(&Usage) -> f64| runs.iter().map(f).collect::<Vec<f64>>();
     let (ew, sw) = (field(&exports, |u| u.wall), field(&syncs, |u| u.wall));
     let (ec, sc) = (field(&exports, |u| u.cpu), field(&syncs, |u| u.cpu));
@@ -107,24 +117,54 @@ pub(super) fn section(
         format!("<= {TARGET_RSS_MIB} MiB"),
         Some(rss.max <= TARGET_RSS_MIB),
     );
-    let pages = n.div_ceil(PAGE_SIZE);
+    for (name, runs, target) in [
+        (
+            "dlt (rest_api source, page-number paginator, merge on id, into DuckDB)",
+            &peers.dlt,
+            TARGET_VS_DLT,
+        ),
+        (
+            "sqlite-utils inserting the JSON Lines export (--nl --pk id)",
+            &peers.sqlite_utils,
+            TARGET_VS_SQLITE_UTILS,
+        ),
+    ] {
+        let ours: Vec<f64> = peers.ours.iter().map(|u| u.wall).collect();
+        let theirs: Vec<f64> = runs.iter().map(|u| u.wall).collect();
+        let ratio = Stat::of(&ratios(&theirs, &ours, |t, o| t / o));
+        report.row(
+            format!(
+                "sync {}k chats into a new database vs {name}: throughput",
+                PEER_CHATS / 1000
+            ),
+            Stat::of(&ours).show(2, " s"),
+            Stat::of(&theirs).show(2, " s"),
+            format!("sync / peer: {}", ratio.show(1, "x")),
+            format!(">= {target}x"),
+            Some(ratio.median >= target),
+        );
+    }
+    let pages = SECOND_CHATS.div_ceil(PAGE_SIZE);
     report.row(
         format!(
-            "second sync of the {k} chats, nothing changed, `--lookback {LOOKBACK_DAYS}d`: \
-             requests"
+            "second sync of {}k chats over a year, {} still open at the first, nothing changed: requests",
+            SECOND_CHATS / 1000,
+            thousands(SECOND_OPEN)
         ),
         format!(
-            "{} requests ({:.2} s)",
+            "{} requests ({:.2} s), {} chats read again",
             thousands(second.requests),
-            second.usage.wall
+            second.usage.wall,
+            thousands(second.reread),
         ),
         format!("full listing: {} pages", thousands(pages)),
         format!(
-            "{:.2}x the full listing",
+            "{:.2} per open chat; {:.2}x the full listing",
+            second.requests as f64 / SECOND_OPEN as f64,
             second.requests as f64 / pages as f64
         ),
-        "–",
-        None,
+        "<= ~1 per open chat",
+        Some(second.requests as f64 <= 1.1 * SECOND_OPEN as f64),
     );
     let failed = if second.failed == 0 {
         String::new()
@@ -141,31 +181,27 @@ pub(super) fn section(
         config.sync_rounds,
     ));
     report.notes.push(format!(
-        "Second sync: the last round's database synced again with `--lookback \
-         {LOOKBACK_DAYS}d` (the default) against a new giosg-mock with the same seed and chats \
-         (nothing changed) started with `--log-requests`; the requests are the lines it logged \
-         before a request this benchmark sends once the sync has exited{failed}. A sync lists \
-         from the earliest of: the last chat of the last listing, the earliest chat stored \
-         while still open (`end_time: null`) that started within the last {OPEN_FOR_DAYS} days \
-         (older ones are taken as abandoned), and now minus the lookback. In the generated \
-         data (`generate({SEED}, {n})`) chats start {} to {}, 0 to 30 minutes apart; {} of \
-         them ({:.1}%) are still open, the earliest followed starting {}. At {} (now minus \
-         {LOOKBACK_DAYS} days: {}), {} chats start within the lookback or later ({} of them \
-         after now: the generated data can run into the future), and the second sync lists \
-         from {} ({}): {} chats, {} pages.",
-        day(data.first),
-        day(data.last),
-        thousands(data.open),
-        data.open as f64 * 100.0 / n as f64,
-        data.earliest_open.map_or_else(|| "–".to_owned(), day),
-        day(now),
-        day(data.lookback),
-        thousands(data.in_lookback),
-        thousands(data.in_future),
-        day(data.from),
-        data.why,
-        thousands(data.relisted),
-        thousands(data.relisted.div_ceil(PAGE_SIZE)),
+        "Peers: {PEER_CHATS} generated chats, {} interleaved rounds of `giosg chats sync` into a \
+         new database, `python bench/dlt_sync.py` (dlt {}: the rest_api source with a \
+         page-number paginator over pages of 100, `write_disposition=\"merge\"` on `id`, into its \
+         default DuckDB destination, a new one each run, its row count checked) and \
+         `sqlite-utils insert F.db chats chats.jsonl --nl --pk id` of an export made once \
+         beforehand (loading only, no fetching), each into a new file; ratios are the peer's \
+         wall time over ours, round by round.",
+        peers.ours.len(),
+        peers.dlt_version,
+    ));
+    report.notes.push(format!(
+        "Second sync: {SECOND_CHATS} chats (`generate({SEED}, {SECOND_CHATS})`, spread evenly \
+         over the year before now, {SECOND_OPEN} of them, evenly spread, still open) synced \
+         into a new database, then synced again with nothing changed against a new giosg-mock \
+         of the same chats started with `--log-requests`; the requests are the lines it logged \
+         before a request this benchmark sends once the sync has exited{failed}. The second \
+         sync lists the chats after the last one stored and within the lookback, and reads \
+         the open chats again in narrow windows around them, merged while the store holds \
+         fewer than a page between them (so with an open chat every {} chats, a window holds \
+         several: fewer requests than open chats, and the chats between them come along).",
+        SECOND_CHATS / SECOND_OPEN,
     ));
     Ok(())
 }
@@ -232,25 +268,164 @@ struct Second {
     requests: usize,
     /// Of them, answered other than 200.
     failed: usize,
+    /// Chats read again around the open ones, as the sync's closing line says.
+    reread: usize,
 }
 
-/// Syncs `db` again with the lookback against a new mock of the same chats that logs its
-/// requests, and counts them.
-fn second_sync(bins: &Bins, tmp: &Path, db: &Path, n: usize) -> Result<Second, String> {
-    let log = tmp.join("sync-requests.log");
-    let mock = Mock::start(&bins.mock, n, SEED, TOKEN, None, Some(&log), MOCK_TIMEOUT)?;
+/// The second sync's chats: spread evenly over the year before now, every
+/// `SECOND_CHATS / SECOND_OPEN`-th still open, written to a fixture file for the mock.
+fn second_data(tmp: &Path) -> Result<std::path::PathBuf, String> {
+    let now = DateTime::<Utc>::from(SystemTime::now());
+    let year: i64 = 365 * 24 * 3600 * 1000;
+    let every = SECOND_CHATS / SECOND_OPEN;
+    let mut chats = giosg_mock::generate(SEED, SECOND_CHATS);
+    for (i, chat) in chats.iter_mut().enumerate() {
+        let ms = year - year * i as i64 / SECOND_CHATS as i64;
+        let start = DateTime::from_timestamp_millis(now.timestamp_millis() - ms)
+            .ok_or("a time within a year of now")?;
+        chat.start_time = Some(start);
+        let end = DateTime::from_timestamp_millis(start.timestamp_millis() + 7 * 60 * 1000);
+        chat.end_time = end.filter(|_| i % every != every / 2);
+    }
+    let path = tmp.join("sync-second.json");
+    let json = serde_json::to_vec(&chats).map_err(|e| e.to_string())?;
+    std::fs::write(&path, json).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(path)
+}
+
+/// Syncs the second data into a new database, then again against a new mock of the same
+/// chats that logs its requests, and counts them.
+fn second_sync(bins: &Bins, tmp: &Path, db: &Path) -> Result<Second, String> {
+    let data = second_data(tmp)?;
     let lookback = format!("{LOOKBACK_DAYS}d");
+    remove_db(db);
+    {
+        let mock = Mock::start_fixture(&bins.mock, &data, SECOND_CHATS, TOKEN, None, MOCK_TIMEOUT)?;
+        sync(bins, tmp, db, &mock, &["--lookback", &lookback])?;
+    }
+    let log = tmp.join("sync-requests.log");
+    let mock = Mock::start_fixture(
+        &bins.mock,
+        &data,
+        SECOND_CHATS,
+        TOKEN,
+        Some(&log),
+        MOCK_TIMEOUT,
+    )?;
     let usage = sync(bins, tmp, db, &mock, &["--lookback", &lookback])?;
     check_stored(bins, db, &mock)?;
     // Every request of the sync is logged before this one: the mock records a request before
     // it answers, and logs in the order recorded.
     mark(&mock)?;
     let lines = requests_before_mark(&log)?;
+    let said = std::fs::read_to_string(tmp.join("sync.log")).unwrap_or_default();
+    // `...; 1234 chats read again around those open at the last run, in 200 requests; ...`
+    let reread = said
+        .split("; ")
+        .find_map(|part| part.split_once(" chats read again around").map(|(n, _)| n))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0);
+    let _ = std::fs::remove_file(&data);
     Ok(Second {
         usage,
         requests: lines.len(),
         failed: lines.iter().filter(|l| !l.ends_with(" 200")).count(),
+        reread,
     })
+}
+
+/// The peers' runs, interleaved with ours.
+struct Peers {
+    ours: Vec<Usage>,
+    dlt: Vec<Usage>,
+    sqlite_utils: Vec<Usage>,
+    dlt_version: String,
+}
+
+/// Ours, dlt and sqlite-utils on [`PEER_CHATS`] chats, interleaved.
+fn peers(config: &Config, bins: &Bins, tmp: &Path) -> Result<Peers, String> {
+    let python = super::env::venv()?;
+    let bin = python
+        .parent()
+        .ok_or("the venv's bin directory")?
+        .to_owned();
+    step(&format!("sync: peers, giosg-mock with {PEER_CHATS} chats"));
+    let mock = Mock::start(
+        &bins.mock,
+        PEER_CHATS,
+        SEED,
+        TOKEN,
+        None,
+        None,
+        MOCK_TIMEOUT,
+    )?;
+    let jsonl = tmp.join("peers.jsonl");
+    proc::remove(&jsonl);
+    let mut export = Command::new(&bins.giosg);
+    export
+        .args([
+            "chats",
+            "export",
+            "--org",
+            &mock.org,
+            "--base-url",
+            &mock.base_url,
+            "--out",
+        ])
+        .arg(&jsonl)
+        .env("GIOSG_API_TOKEN", TOKEN)
+        .stdout(Stdio::null());
+    proc::measure(&mut export, &tmp.join("peers-export.log"), RUN_TIMEOUT)?;
+    let db = tmp.join("peers.db");
+    let version = Command::new(&python)
+        .args(["-c", "import dlt; print(dlt.__version__)"])
+        .output()
+        .map_err(|e| format!("dlt: {e}"))?;
+    let mut out = Peers {
+        ours: Vec::new(),
+        dlt: Vec::new(),
+        sqlite_utils: Vec::new(),
+        dlt_version: String::from_utf8_lossy(&version.stdout).trim().to_owned(),
+    };
+    let rounds = config.sync_rounds.min(3);
+    for round in 0..rounds {
+        let usage = sync_new(bins, tmp, &db, &mock)?;
+        progress(&format!("peers round {} sync", round + 1), &usage);
+        out.ours.push(usage);
+
+        let dir = tmp.join("dlt");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let mut dlt = Command::new(&python);
+        dlt.arg(super::env::workspace().join("bench/dlt_sync.py"))
+            .args(["--base-url", &mock.base_url, "--org", &mock.org, "--dir"])
+            .arg(&dir)
+            .env("GIOSG_API_TOKEN", TOKEN)
+            .env("RUNTIME__DLTHUB_TELEMETRY", "false")
+            .current_dir(&dir)
+            .stdout(Stdio::piped());
+        let log = tmp.join("dlt.log");
+        let usage = proc::measure(&mut dlt, &log, RUN_TIMEOUT)?;
+        let _ = std::fs::remove_dir_all(&dir);
+        progress(&format!("peers round {} dlt", round + 1), &usage);
+        out.dlt.push(usage);
+
+        remove_db(&db);
+        let mut insert = Command::new(bin.join("sqlite-utils"));
+        insert
+            .arg("insert")
+            .arg(&db)
+            .arg("chats")
+            .arg(&jsonl)
+            .args(["--nl", "--pk", "id"])
+            .stdout(Stdio::null());
+        let usage = proc::measure(&mut insert, &tmp.join("sqlite-utils.log"), RUN_TIMEOUT)?;
+        remove_db(&db);
+        progress(&format!("peers round {} sqlite-utils", round + 1), &usage);
+        out.sqlite_utils.push(usage);
+    }
+    proc::remove(&jsonl);
+    Ok(out)
 }
 
 /// Sends the mock one request for [`MARK`] (answered 404).
@@ -296,88 +471,6 @@ fn remove_db(db: &Path) {
     }
 }
 
-/// How long a chat still open is followed after it started (`giosg_cli::follow::OPEN_FOR`,
-/// which this models: the CLI is a binary).
-const OPEN_FOR_DAYS: u64 = 30;
-
-/// When the generated chats start, and where a sync with the lookback lists from.
-struct Data {
-    first: DateTime<Utc>,
-    last: DateTime<Utc>,
-    /// Chats with no end time.
-    open: usize,
-    /// The earliest open chat that started within [`OPEN_FOR_DAYS`] before now.
-    earliest_open: Option<DateTime<Utc>>,
-    /// Now minus the lookback.
-    lookback: DateTime<Utc>,
-    /// Chats that start at or after `lookback`, and after now.
-    in_lookback: usize,
-    in_future: usize,
-    /// Where the second sync lists from, and which of the three it is.
-    from: DateTime<Utc>,
-    why: &'static str,
-    /// Chats that started at or after `from`.
-    relisted: usize,
-}
-
-impl Data {
-    /// The facts of `generate(SEED, n)` at `now`, one chat at a time (the mock's chats, not
-    /// held here: this process forks the measured children).
-    fn of(n: usize, now: DateTime<Utc>) -> Data {
-        let starts = || {
-            let mut g = giosg_mock::Generator::new(SEED, giosg_mock::epoch());
-            (0..n).map(move |_| {
-                let chat = g.chat();
-                (chat.start_time.unwrap_or_default(), chat.end_time.is_none())
-            })
-        };
-        let lookback = DateTime::<Utc>::from(
-            SystemTime::from(now) - Duration::from_secs(LOOKBACK_DAYS * 24 * 3600),
-        );
-        let open_since = DateTime::<Utc>::from(
-            SystemTime::from(now) - Duration::from_secs(OPEN_FOR_DAYS * 24 * 3600),
-        );
-        let (mut first, mut last) = (None, DateTime::<Utc>::MIN_UTC);
-        let (mut open, mut earliest_open) = (0, None);
-        let (mut in_lookback, mut in_future) = (0, 0);
-        for (start, is_open) in starts() {
-            first.get_or_insert(start);
-            last = last.max(start);
-            open += usize::from(is_open);
-            if is_open && start >= open_since && start <= now {
-                earliest_open = Some(earliest_open.map_or(start, |e: DateTime<Utc>| e.min(start)));
-            }
-            in_lookback += usize::from(start >= lookback);
-            in_future += usize::from(start > now);
-        }
-        let mut from = (last, "the last chat listed");
-        if let Some(e) = earliest_open.filter(|e| *e < from.0) {
-            from = (e, "the earliest open chat");
-        }
-        if lookback < from.0 {
-            from = (lookback, "now minus the lookback");
-        }
-        let relisted = starts().filter(|(start, _)| *start >= from.0).count();
-        Data {
-            first: first.unwrap_or_default(),
-            last,
-            open,
-            earliest_open,
-            lookback,
-            in_lookback,
-            in_future,
-            from: from.0,
-            why: from.1,
-            relisted,
-        }
-    }
-}
-
-/// `2025-01-01 00:12 UTC`.
-fn day(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
-}
-
 /// `100000` as `100,000`.
 fn thousands(n: usize) -> String {
     let digits = n.to_string();
@@ -402,25 +495,18 @@ mod tests {
     }
 
     #[test]
-    fn the_second_sync_lists_from_the_earliest_open_chat_still_followed() {
-        // Ten years on: no chat started within the lookback, and no open one is followed.
-        let epoch = giosg_mock::epoch().timestamp();
-        let now = giosg_model::DateTime::from_timestamp(epoch + 3650 * 86_400, 0).unwrap();
-        let data = super::Data::of(2_000, now);
-        assert!(data.open > 0 && data.open < 2_000);
-        assert_eq!(
-            data.first,
-            giosg_mock::generate(super::SEED, 1)[0].start_time.unwrap()
-        );
-        assert_eq!(data.earliest_open, None);
-        assert_eq!(data.from, data.last);
-        assert_eq!(data.in_lookback, 0);
-        assert_eq!(data.relisted, 1);
-        // The day after the last chat started: the open chats of the last 30 days are.
-        let now = giosg_model::DateTime::from_timestamp(data.last.timestamp() + 86_400, 0).unwrap();
-        let data = super::Data::of(2_000, now);
-        assert!(data.earliest_open.is_some_and(|e| e < data.last));
-        assert!(data.from <= data.earliest_open.unwrap());
-        assert!(data.relisted > 10 && data.relisted < 2_000);
+    fn the_second_data_spreads_its_open_chats_over_a_year() {
+        let dir = std::env::temp_dir().join(format!("xtask-second-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = super::second_data(&dir).unwrap();
+        let chats: Vec<giosg_model::Chat> =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(chats.len(), super::SECOND_CHATS);
+        let open: Vec<_> = chats.iter().filter(|c| c.end_time.is_none()).collect();
+        assert_eq!(open.len(), super::SECOND_OPEN);
+        let first = chats[0].start_time.unwrap();
+        let last = chats.last().unwrap().start_time.unwrap();
+        assert!((last - first).num_days() >= 364, "{first} .. {last}");
     }
 }
