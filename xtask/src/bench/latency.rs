@@ -30,11 +30,31 @@ pub(super) fn section(
     enum Run {
         Export(usize),
         List(usize),
+        Sync(usize),
         Python,
     }
+    let db = tmp.join("latency.db");
     let once = |run: Run| -> Result<f64, String> {
         proc::remove(&out);
+        super::sync::remove_db(&db);
         let mut cmd = match run {
+            Run::Sync(c) => {
+                let mut cmd = Command::new(&bins.giosg);
+                cmd.args([
+                    "chats",
+                    "sync",
+                    "--org",
+                    &mock.org,
+                    "--base-url",
+                    &mock.base_url,
+                ])
+                .args(["--page-size", &size.to_string()])
+                .args(["--concurrency", &c.to_string()])
+                .arg("--db")
+                .arg(&db)
+                .stdout(Stdio::null());
+                cmd
+            }
             Run::Export(c) | Run::List(c) => {
                 let mut cmd = Command::new(&bins.giosg);
                 let command = if matches!(run, Run::Export(_)) {
@@ -72,7 +92,16 @@ pub(super) fn section(
         };
         cmd.env("GIOSG_API_TOKEN", TOKEN);
         let usage = proc::measure(&mut cmd, &log, RUN_TIMEOUT)?;
-        proc::check_exactly_once(&out, n).map_err(|e| format!("{run:?}: {e}"))?;
+        if let Run::Sync(_) = run {
+            // Its closing line counts what it stored.
+            let said = std::fs::read_to_string(&log).unwrap_or_default();
+            if !said.contains(&format!("synced {n} chats: {n} new")) {
+                return Err(format!("{run:?} did not store {n} new chats: {said}"));
+            }
+            super::sync::remove_db(&db);
+        } else {
+            proc::check_exactly_once(&out, n).map_err(|e| format!("{run:?}: {e}"))?;
+        }
         proc::remove(&out);
         Ok(usage.wall)
     };
@@ -82,6 +111,7 @@ pub(super) fn section(
         Run::Python,
         Run::List(CONCURRENCY),
         Run::List(1),
+        Run::Sync(CONCURRENCY),
     ];
     once(Run::List(CONCURRENCY))?; // warm-up
     let mut walls: Vec<Vec<f64>> = vec![Vec::new(); runs.len()];
@@ -124,13 +154,25 @@ pub(super) fn section(
             Some(speedup.median >= 6.0),
         );
     }
+    // Throughputs of the same chats: (n / sync) / (n / export).
+    let ratio = Stat::of(&ratios(&walls[0], &walls[5], |e, s| e / s));
+    report.row(
+        format!("{at}: `chats sync --concurrency {c}` into a new database vs `chats export --concurrency {c}`"),
+        Stat::of(&walls[5]).show(2, " s"),
+        Stat::of(&walls[0]).show(2, " s"),
+        format!("sync / export throughput: {}", ratio.show(2, "x")),
+        ">= 0.9x",
+        Some(ratio.median >= 0.9),
+    );
     report.notes.push(format!(
         "Latency: a mock adding {LATENCY_MS} ms to every request; `giosg chats export --out FILE` \
          and `giosg chats list --format jsonl > FILE` with `--page-size {size}` and \
          `--concurrency {c}` or 1, and `bench/export.py` (sequential keyset pages of 100), \
          {} rounds after a warm-up, interleaved. Every run's file is checked to hold all {n} \
          chats exactly once. With the default ordering the listing is split into start-time \
-         windows fetched concurrently, each paged by keyset; `list` keeps them in order.",
+         windows fetched concurrently, each paged by keyset; `list` keeps them in order. \
+         `giosg chats sync --db F.db` with the same flags goes into a new database each run, \
+         its closing line checked to say it stored all {n}.",
         config.latency_rounds,
     ));
     Ok(())

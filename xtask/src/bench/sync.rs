@@ -463,7 +463,7 @@ fn requests_before_mark(log: &Path) -> Result<Vec<String>, String> {
 }
 
 /// Removes a database and the files SQLite keeps beside it.
-fn remove_db(db: &Path) {
+pub(super) fn remove_db(db: &Path) {
     for suffix in ["", "-wal", "-shm", "-journal"] {
         let mut path = db.as_os_str().to_owned();
         path.push(suffix);
