@@ -85,6 +85,15 @@ pub(crate) struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
+impl ApiArgs {
+    /// The organisation, which every command that asks the API needs.
+    pub(crate) fn org(&self) -> Result<Uuid, CliError> {
+        self.org.ok_or_else(|| {
+            CliError::usage("--org <ORG_ID> is required (or set GIOSG_ORG): the organisation whose chats to read")
+        })
+    }
+}
+
 /// `giosg chats ...`.
 #[derive(Debug, Subcommand)]
 pub(crate) enum ChatsCommand {
@@ -163,11 +172,13 @@ organisation and one set of filters: another is refused. See the README for the 
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Connection")]
 pub(crate) struct ApiArgs {
-    /// The organisation whose chats to read (a UUID).
-    #[arg(long, value_name = "ORG_ID", value_parser = parse_uuid)]
-    pub org: Uuid,
-    /// The API's base URL (https, or http for a loopback host).
-    #[arg(long, value_name = "URL", default_value = giosg_async::DEFAULT_BASE_URL)]
+    /// The organisation whose chats to read (a UUID; default: the GIOSG_ORG environment
+    /// variable). `summary --db` reads it from the database.
+    #[arg(long, value_name = "ORG_ID", value_parser = parse_uuid, env = "GIOSG_ORG")]
+    pub org: Option<Uuid>,
+    /// The API's base URL (https, or http for a loopback host; default: the GIOSG_BASE_URL
+    /// environment variable, else giosg's).
+    #[arg(long, value_name = "URL", default_value = giosg_async::DEFAULT_BASE_URL, env = "GIOSG_BASE_URL")]
     pub base_url: String,
     /// Read the token from this file (default: the GIOSG_API_TOKEN environment variable).
     #[arg(long, value_name = "PATH")]
@@ -317,9 +328,9 @@ pub(crate) struct ExportArgs {
     /// The file to write, or to resume when it exists.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
-    /// File format.
-    #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
-    pub format: ExportFormat,
+    /// File format (default: csv for a FILE ending in .csv, jsonl otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<ExportFormat>,
     /// With csv: one row per message instead of one per chat.
     #[arg(long)]
     pub csv_logs: bool,

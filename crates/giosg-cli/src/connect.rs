@@ -24,7 +24,7 @@ pub(crate) fn client(api: &ApiArgs) -> Result<Client, CliError> {
                 Failure::Auth,
                 format!("{TOKEN_ENV} is not valid UTF-8: check it"),
             ),
-            e => CliError::from_giosg(&e.into(), Some(api.org)),
+            e => CliError::from_giosg(&e.into(), api.org),
         })?,
     };
     configure(api, token).map_err(|e| match e.root() {
@@ -38,13 +38,13 @@ pub(crate) fn client(api: &ApiArgs) -> Result<Client, CliError> {
                 format!("{source} is empty: put your giosg API token there"),
             )
         }
-        _ => CliError::from_giosg(&e, Some(api.org)),
+        _ => CliError::from_giosg(&e, api.org),
     })
 }
 
 /// A client for these flags with this token (the demo brings its own).
 pub(crate) fn build(api: &ApiArgs, token: String) -> Result<Client, CliError> {
-    configure(api, token).map_err(|e| CliError::from_giosg(&e, Some(api.org)))
+    configure(api, token).map_err(|e| CliError::from_giosg(&e, api.org))
 }
 
 fn configure(api: &ApiArgs, token: String) -> Result<Client, Error> {

@@ -28,7 +28,7 @@ pub(crate) async fn run(args: &DemoArgs) -> Result<(), CliError> {
         .map_err(|e| CliError::io("cannot start the mock API on 127.0.0.1", &e))?;
     let org = mock.org();
     let api = ApiArgs {
-        org,
+        org: Some(org),
         base_url: mock.base_url(),
         token_file: None,
         bearer: false,

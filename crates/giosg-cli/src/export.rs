@@ -11,20 +11,35 @@ use std::path::Path;
 
 /// Runs `giosg chats export`, then says on stderr what it did.
 pub(crate) async fn run(args: &ExportArgs) -> Result<(), CliError> {
-    if args.csv_logs && args.format != ExportFormat::Csv {
+    let is_csv = args
+        .out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    let chosen = args.format.unwrap_or(if is_csv {
+        ExportFormat::Csv
+    } else {
+        ExportFormat::Jsonl
+    });
+    if is_csv && chosen != ExportFormat::Csv {
+        return Err(CliError::usage(format!(
+            "{} ends in .csv but --format is jsonl: leave out --format, or name the file .jsonl",
+            args.out.display()
+        )));
+    }
+    if args.csv_logs && chosen != ExportFormat::Csv {
         return Err(CliError::usage("--csv-logs needs --format csv"));
     }
-    if args.csv_raw && args.format != ExportFormat::Csv {
+    if args.csv_raw && chosen != ExportFormat::Csv {
         return Err(CliError::usage("--csv-raw needs --format csv"));
     }
-    let format = match (args.format, args.csv_logs) {
+    let format = match (chosen, args.csv_logs) {
         (ExportFormat::Jsonl, _) => Format::Jsonl,
         (ExportFormat::Csv, false) => Format::Csv,
         (ExportFormat::Csv, true) => Format::CsvLogs,
     };
     let filter = args.filter.to_filter()?;
     let client = connect::client(&args.api)?;
-    let export = Export::new(args.api.org, filter, args.out.clone(), format)
+    let export = Export::new(args.api.org()?, filter, args.out.clone(), format)
         .refresh(Refresh::lookback(args.follow.lookback))
         .concurrency(args.concurrency.into())
         .csv_raw(args.csv_raw);

@@ -25,7 +25,7 @@ pub(crate) async fn run(args: &SummaryArgs) -> Result<(), CliError> {
         Some(db) => offline(db, args.api.org, &filter)?,
         None => {
             let client = connect::client(&args.api)?;
-            collect(&client, args.api.org, filter, args.concurrency.into()).await?
+            collect(&client, args.api.org()?, filter, args.concurrency.into()).await?
         }
     };
     let mut out = io::stdout().lock();
@@ -38,10 +38,12 @@ pub(crate) async fn run(args: &SummaryArgs) -> Result<(), CliError> {
         })
 }
 
-/// The figures of the chats a store holds that the server still serves, offline.
+/// The figures of the chats a store holds that the server still serves and that `filter`
+/// selects, offline: the file is opened read-only, and its organisation is its own (`org`, when
+/// given, must be it).
 pub(crate) fn offline(
     db: &std::path::Path,
-    org: Uuid,
+    org: Option<Uuid>,
     filter: &ChatFilter,
 ) -> Result<Summary, CliError> {
     if !db.exists() {
@@ -50,12 +52,26 @@ pub(crate) fn offline(
             db.display()
         )));
     }
-    let store = crate::sync::open(db, org, filter)?;
+    if filter.page.is_some() || filter.since_id.is_some() || filter.ordering.is_some() {
+        return Err(CliError::usage(
+            "--page, --since-id and --ordering page the API: a summary of --db takes the other filters",
+        ));
+    }
+    let store = giosg_sync::Store::open_read_only(db).map_err(|e| CliError::store(db, &e))?;
+    let holds = store.organisation().map_err(|e| CliError::store(db, &e))?;
+    if let (Some(org), Some(holds)) = (org, &holds) {
+        if org.to_string() != *holds {
+            return Err(CliError::usage(format!(
+                "{} holds the chats of organisation {holds}, not {org}: leave out --org, or give the database of {org}",
+                db.display()
+            )));
+        }
+    }
     let mut summary = Summary::default();
     let mut failed = None;
     store
         .for_each_live(|chat| {
-            if failed.is_none() {
+            if failed.is_none() && giosg_async::query::matches(filter, &chat) {
                 failed = summary.add(&chat).err();
             }
         })

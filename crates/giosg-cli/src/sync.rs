@@ -5,8 +5,7 @@ use crate::args::SyncArgs;
 use crate::connect;
 use crate::error::CliError;
 use crate::progress::Progress;
-use giosg_async::{ChatFilter, Uuid};
-use giosg_sync::{ListingIdentity, Refresh, Store, SyncOptions};
+use giosg_sync::{Refresh, Store, SyncOptions};
 use std::io::{self, IsTerminal};
 use std::path::Path;
 use std::time::Instant;
@@ -19,7 +18,7 @@ pub(crate) async fn run(args: &SyncArgs) -> Result<(), CliError> {
         ));
     }
     let filter = args.filter.to_filter()?;
-    let options = SyncOptions::new(args.api.org, filter)
+    let options = SyncOptions::new(args.api.org()?, filter)
         .refresh(Refresh::lookback(args.follow.lookback))
         .full(args.full)
         .concurrency(args.concurrency.into());
@@ -36,7 +35,7 @@ pub(crate) async fn run(args: &SyncArgs) -> Result<(), CliError> {
     let mut progress = Progress::new(io::stderr().is_terminal());
     let outcome = giosg_sync::sync(&client, store, &options, &mut progress).await;
     progress.end(outcome.is_ok());
-    let (_, report) = outcome.map_err(|e| CliError::copy(&e, args.api.org, &args.db))?;
+    let (_, report) = outcome.map_err(|e| CliError::copy(&e, options.org, &args.db))?;
     eprintln!(
         "giosg: synced {report} into {} in {:.1} s",
         args.db.display(),
@@ -53,12 +52,4 @@ fn say_opened(db: &Path, store: &Store) {
             db.display()
         );
     }
-}
-
-/// Opens a store for reading what it holds (`summary --db`).
-pub(crate) fn open(db: &Path, org: Uuid, filter: &ChatFilter) -> Result<Store, CliError> {
-    let store =
-        Store::open(db, &ListingIdentity::new(org, filter)).map_err(|e| CliError::store(db, &e))?;
-    say_opened(db, &store);
-    Ok(store)
 }

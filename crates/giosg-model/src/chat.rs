@@ -204,6 +204,24 @@ impl From<i64> for SenderType {
     }
 }
 
+impl SenderType {
+    /// How the kind is written for people: `operator`, `visitor`, or an unknown code as its
+    /// number (the CSV export and the store's `chat_logs.sender` use this).
+    ///
+    /// ```
+    /// use giosg_model::SenderType;
+    /// assert_eq!(SenderType::from(1).label(), "operator");
+    /// assert_eq!(SenderType::from(7).label(), "7");
+    /// ```
+    pub fn label(self) -> String {
+        match self {
+            SenderType::Operator => "operator".to_owned(),
+            SenderType::Visitor => "visitor".to_owned(),
+            SenderType::Unknown(n) => n.to_string(),
+        }
+    }
+}
+
 impl From<SenderType> for i64 {
     fn from(v: SenderType) -> Self {
         match v {
@@ -234,6 +252,23 @@ impl From<i64> for MessageType {
             1 => MessageType::Message,
             2 => MessageType::Autosuggest,
             n => MessageType::Unknown(n),
+        }
+    }
+}
+
+impl MessageType {
+    /// How the kind is written for people: `message`, `autosuggest`, or an unknown code as its
+    /// number (the CSV export and the store's `chat_logs.kind` use this).
+    ///
+    /// ```
+    /// use giosg_model::MessageType;
+    /// assert_eq!(MessageType::from(2).label(), "autosuggest");
+    /// ```
+    pub fn label(self) -> String {
+        match self {
+            MessageType::Message => "message".to_owned(),
+            MessageType::Autosuggest => "autosuggest".to_owned(),
+            MessageType::Unknown(n) => n.to_string(),
         }
     }
 }

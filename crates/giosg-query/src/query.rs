@@ -92,6 +92,45 @@ pub fn validate_keyset(ordering: Option<&OrderBy>) -> Result<(), ValidationError
     }
 }
 
+/// Whether the API lists `chat` for `filter`'s selecting parameters, as documented: `start_time`
+/// inclusive on when it started, `end_time` exclusive on when it ended (a chat still going on
+/// is left out), `has_sales` (a purchased cart), `is_real_conversation`, `room_id`, `tag` (an
+/// operator's tag of exactly that name), `min_message_count`, `only_ended`. Times compare as
+/// sent, to the millisecond. Paging and order (`page`, `page_size`, `since_id`, `ordering`)
+/// select nothing here: a local copy is filtered with it (`giosg chats summary --db`).
+///
+/// ```
+/// use giosg_model::{time, Chat, ChatFilter, Uuid};
+/// use giosg_query::query;
+/// let mut chat = Chat::new(Uuid::from_u128(1));
+/// chat.start_time = Some(time::parse("2025-01-02T10:00:00Z").unwrap());
+/// let from = |s| ChatFilter::new().start_time(time::parse(s).unwrap());
+/// assert!(query::matches(&from("2025-01-02T10:00:00Z"), &chat));
+/// assert!(!query::matches(&from("2025-01-02T10:00:00.001Z"), &chat));
+/// assert!(!query::matches(&ChatFilter::new().only_ended(true), &chat), "still going on");
+/// ```
+pub fn matches(filter: &ChatFilter, chat: &giosg_model::Chat) -> bool {
+    let at_or_after = |t: Option<DateTime<Utc>>, bound: DateTime<Utc>| {
+        t.is_some_and(|t| to_millis(t) >= to_millis(bound))
+    };
+    filter
+        .start_time
+        .is_none_or(|s| at_or_after(chat.start_time, s))
+        && filter
+            .end_time
+            .is_none_or(|e| chat.end_time.is_some_and(|t| to_millis(t) < to_millis(e)))
+        && filter.has_sales.is_none_or(|v| chat.has_sales() == v)
+        && filter
+            .is_real_conversation
+            .is_none_or(|v| chat.is_real_conversation == Some(v))
+        && filter.room_id.is_none_or(|r| chat.room_id == Some(r))
+        && filter.tag.as_deref().is_none_or(|t| chat.has_tag(t))
+        && filter
+            .min_message_count
+            .is_none_or(|n| chat.message_count.is_some_and(|m| m >= u64::from(n)))
+        && (!filter.only_ended || chat.end_time.is_some())
+}
+
 /// A time as the query carries it: UTC, milliseconds, rounded up.
 ///
 /// The API keeps milliseconds. Rounding up keeps both bounds right for millisecond data:

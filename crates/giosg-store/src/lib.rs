@@ -4,13 +4,16 @@
 //! created readable by its owner only (it holds conversations and personal data), and opens
 //! in `sqlite3`, DuckDB (`ATTACH 'chats.db' (TYPE sqlite)`) or any SQLite tool.
 //!
-//! Schema version 2 ([`SCHEMA`], `PRAGMA user_version`; a version 1 file is migrated when
+//! Schema version 4 ([`SCHEMA`], `PRAGMA user_version`; an older file is migrated when
 //! opened): `chats` has every scalar field of a chat as a column plus the chat's full JSON as
 //! the API sent it (`json`, with members the model does not know), when it was fetched and,
 //! for a chat the server no longer serves, since when it is missing (`missing_since`). Its
 //! children (`chat_logs`, `chat_tags`, `chat_api_data`, `shopping_carts`, `cart_products`)
 //! are keyed by the chat row's number (`chat_seq`, joining `chats.seq`) and their position,
-//! carry the chat's id (`chat_id`), and go with it. Times are ISO-8601 UTC text (`2025-01-02T03:04:05.678Z`), money
+//! carry the chat's id (`chat_id`), and go with it. Times are UTC text in SQLite's own form
+//! (`2025-01-02 03:04:05.678`, always milliseconds: `WHERE start_time >= datetime('now', '-7
+//! days')` compares right), a message's sender and kind are words (`chat_logs.sender`:
+//! `operator`, `visitor`; `chat_logs.kind`: `message`, `autosuggest`) beside their codes, money
 //! is exact decimal text (`"83.00"`), ids are canonical UUID text. `sync_state` holds the
 //! listing the file was made for (organisation and filters, a
 //! [`ListingIdentity`]) and how far the last complete sync got; `sync_runs` is the history of
@@ -45,7 +48,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use giosg_model::{time, Chat, DateTime, Utc};
+use giosg_model::{Chat, DateTime, Utc};
 use giosg_query::{Checkpoint, ListingIdentity};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
@@ -64,8 +67,8 @@ pub use schema::{SCHEMA, SCHEMA_VERSION};
 #[non_exhaustive]
 pub enum Error {
     /// SQLite failed (the file is not a database, the disk is full, ...).
-    #[error("SQLite")]
-    Sqlite(#[from] rusqlite::Error),
+    #[error("{}", sqlite_words(.0))]
+    Sqlite(rusqlite::Error),
     /// The file could not be created, opened or inspected.
     #[error("cannot open the file")]
     File(#[source] std::io::Error),
@@ -102,6 +105,28 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Sqlite(e)
+    }
+}
+
+/// What a SQLite failure means for the person who ran the command, in plain words.
+fn sqlite_words(e: &rusqlite::Error) -> String {
+    use rusqlite::ErrorCode as C;
+    let plain = match e.sqlite_error_code() {
+        Some(C::NotADatabase) => "this file is not a giosg database (not an SQLite file): give the path of one `giosg chats sync` made",
+        Some(C::DatabaseBusy | C::DatabaseLocked) => "the database is busy: another program is writing it; try again when it is done",
+        Some(C::ReadOnly) => "the database cannot be written (a read-only file or directory): sync into a file you may write, or read it with `summary --db`",
+        Some(C::CannotOpen) => "the database cannot be opened: check that its directory exists and may be read",
+        Some(C::DiskFull) => "the disk is full",
+        Some(C::DatabaseCorrupt) => "the database is damaged: sync into a new file",
+        Some(C::PermissionDenied) => "permission denied: check the file's and its directory's permissions",
+        _ => return format!("SQLite: {e}"),
+    };
+    plain.to_owned()
 }
 
 /// How many chats were added, replaced, and found unchanged.
@@ -145,8 +170,21 @@ pub struct Store {
     opened: Opened,
 }
 
+/// A time as the store writes it: `2025-01-02 03:04:05.678`, UTC, milliseconds (SQLite's own
+/// form, so that `datetime()` and `date()` compare with it).
+pub fn sql_time(t: &DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S%.3f").to_string()
+}
+
+/// A time the store wrote ([`sql_time`]).
+pub fn parse_sql_time(s: &str) -> Option<DateTime<Utc>> {
+    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f")
+        .ok()
+        .map(|t| t.and_utc())
+}
+
 pub(crate) fn ts(t: Option<DateTime<Utc>>) -> Option<String> {
-    t.map(|t| time::format(&t))
+    t.map(|t| sql_time(&t))
 }
 
 impl Store {
@@ -228,6 +266,55 @@ impl Store {
             }
         }
         Ok(Store { conn, opened })
+    }
+
+    /// Opens an existing store to read it only, whatever listing it holds: nothing is written,
+    /// not even its permissions or schema, so a file in a read-only directory, or a read-only
+    /// file, opens too (as an immutable file when SQLite cannot share it).
+    pub fn open_read_only(path: &Path) -> Result<Store, Error> {
+        use rusqlite::OpenFlags;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let check = |conn: Connection| -> Result<Store, Error> {
+            let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+            if version > SCHEMA_VERSION {
+                return Err(Error::NewerSchema(version));
+            }
+            // A query that needs the tables: a file that is not a store fails here.
+            conn.query_row("SELECT count(*) FROM sync_state", [], |r| {
+                r.get::<_, i64>(0)
+            })?;
+            Ok(Store {
+                conn,
+                opened: Opened::default(),
+            })
+        };
+        if !path.exists() {
+            return Err(Error::File(std::io::Error::from(
+                std::io::ErrorKind::NotFound,
+            )));
+        }
+        let plain = Connection::open_with_flags(path, flags)
+            .map_err(Error::from)
+            .and_then(check);
+        match plain {
+            Ok(store) => Ok(store),
+            Err(Error::Sqlite(_)) => {
+                // WAL needs to create its shared-memory file beside the database: in a
+                // read-only directory that fails, and an immutable open needs none.
+                let uri = format!("file:{}?immutable=1", uri_path(path));
+                let conn = Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)?;
+                check(conn)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The organisation the file holds chats of.
+    pub fn organisation(&self) -> Result<Option<String>, Error> {
+        Ok(self
+            .conn
+            .query_row("SELECT org FROM sync_state WHERE id = 1", [], |r| r.get(0))
+            .optional()?)
     }
 
     /// What opening the file found and did (created it, tightened its permissions).
@@ -404,7 +491,7 @@ impl Store {
             [],
             |r| r.get(0),
         )?;
-        Ok(t.and_then(|t| time::parse(&t).ok()))
+        Ok(t.and_then(|t| parse_sql_time(&t)))
     }
 
     /// The start times of the chats stored while they were still going on (no end time), and
@@ -418,7 +505,7 @@ impl Store {
         let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
         let mut out = Vec::new();
         for t in rows {
-            if let Ok(t) = time::parse(&t?) {
+            if let Some(t) = parse_sql_time(&t?) {
                 out.push(t);
             }
         }
@@ -429,7 +516,7 @@ impl Store {
     pub fn chats_started_in(&self, lo: DateTime<Utc>, hi: DateTime<Utc>) -> Result<u64, Error> {
         Ok(self.conn.query_row(
             "SELECT count(*) FROM chats WHERE start_time >= ?1 AND start_time < ?2",
-            [time::format(&lo), time::format(&hi)],
+            [sql_time(&lo), sql_time(&hi)],
             |r| r.get(0),
         )?)
     }
@@ -467,7 +554,21 @@ impl Store {
     }
 }
 
+/// A path as a URI's path: percent-encoded where a URI needs it.
+fn uri_path(path: &Path) -> String {
+    let mut out = String::new();
+    for b in path.to_string_lossy().bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
 /// The current time as the store writes it (SQLite has no say in it: the times are ours).
 fn now() -> String {
-    time::format(&DateTime::<Utc>::from(std::time::SystemTime::now()))
+    sql_time(&DateTime::<Utc>::from(std::time::SystemTime::now()))
 }

@@ -1,7 +1,7 @@
 //! Writing a chat as rows: the statements an upsert runs.
 
 use crate::{ts, Error};
-use giosg_model::Chat;
+use giosg_model::{Chat, MessageType, SenderType};
 use rusqlite::{params, Transaction};
 
 /// The statements an upsert runs, prepared once per transaction.
@@ -31,8 +31,8 @@ impl<'c> Statements<'c> {
             )?,
             log: tx.prepare(
                 "INSERT INTO chat_logs (chat_seq, chat_id, position, created_at, sender_type,
-                     sender_id, type, message, display_name)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                     sender_id, type, message, display_name, sender, kind)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?,
             tag: tx.prepare(
                 "INSERT INTO chat_tags (chat_seq, chat_id, position, name) VALUES (?1, ?2, ?3, ?4)",
@@ -89,6 +89,8 @@ impl<'c> Statements<'c> {
                 log.message_type.map(i64::from),
                 log.message,
                 log.display_name,
+                log.sender_type.map(SenderType::label),
+                log.message_type.map(MessageType::label),
             ])?;
         }
         for (i, tag) in chat.tags.iter().enumerate() {

@@ -4,7 +4,7 @@ use crate::Error;
 use rusqlite::Connection;
 
 /// The schema's version, kept in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Schema 2's text: with [`MIGRATE_2_TO_3`], the current [`SCHEMA`]; and part of the migration
 /// from schema 1.
@@ -147,17 +147,42 @@ CREATE TABLE sync_runs (
     };
 }
 
+/// From schema 3 to 4: times in the form SQLite's own functions write and compare with
+/// (`2025-01-02 03:04:05.678`, UTC, always milliseconds: `WHERE start_time >= datetime('now',
+/// '-7 days')` is right), and the kinds of a message in words beside their codes
+/// (`chat_logs.sender`, `chat_logs.kind`).
+macro_rules! migrate_3_to_4 {
+    () => {
+        "
+UPDATE chats SET start_time = strftime('%Y-%m-%d %H:%M:%f', start_time), end_time = strftime('%Y-%m-%d %H:%M:%f', end_time), updated_at = strftime('%Y-%m-%d %H:%M:%f', updated_at), fetched_at = strftime('%Y-%m-%d %H:%M:%f', fetched_at), missing_since = strftime('%Y-%m-%d %H:%M:%f', missing_since);
+UPDATE chat_logs SET created_at = strftime('%Y-%m-%d %H:%M:%f', created_at);
+UPDATE shopping_carts SET opened_at = strftime('%Y-%m-%d %H:%M:%f', opened_at), locked_at = strftime('%Y-%m-%d %H:%M:%f', locked_at);
+UPDATE cart_products SET added_at = strftime('%Y-%m-%d %H:%M:%f', added_at), deleted_at = strftime('%Y-%m-%d %H:%M:%f', deleted_at);
+UPDATE sync_state SET listed_until = strftime('%Y-%m-%d %H:%M:%f', listed_until), last_sync_at = strftime('%Y-%m-%d %H:%M:%f', last_sync_at), last_full_sync_at = strftime('%Y-%m-%d %H:%M:%f', last_full_sync_at);
+UPDATE sync_runs SET started_at = strftime('%Y-%m-%d %H:%M:%f', started_at), finished_at = strftime('%Y-%m-%d %H:%M:%f', finished_at), listed_until = strftime('%Y-%m-%d %H:%M:%f', listed_until);
+ALTER TABLE chat_logs ADD COLUMN sender TEXT; -- sender_type as a word: operator, visitor
+ALTER TABLE chat_logs ADD COLUMN kind TEXT;   -- type as a word: message, autosuggest
+UPDATE chat_logs SET
+    sender = CASE sender_type WHEN 1 THEN 'operator' WHEN 2 THEN 'visitor' ELSE CAST(sender_type AS TEXT) END,
+    kind = CASE type WHEN 1 THEN 'message' WHEN 2 THEN 'autosuggest' ELSE CAST(type AS TEXT) END;
+"
+    };
+}
+
+/// From schema 3 to 4; see [`SCHEMA`].
+const MIGRATE_3_TO_4: &str = migrate_3_to_4!();
+
 /// From schema 2 to 3; see [`SCHEMA`].
 const MIGRATE_2_TO_3: &str = migrate_2_to_3!();
 
-/// The current schema (version 3).
+/// The current schema (version 4).
 ///
 /// Every child row refers to its chat by `chat_seq`, the chat row's own number (`chats.seq`,
 /// new for each stored version of a chat), and carries the chat's id too (`chat_id`) for
 /// reading. Keying the children by a number that only grows keeps each page's writes at the
 /// end of the tables: random UUID keys would rewrite index pages all over the file on every
 /// page of chats. Join a chat's children on `chat_seq = chats.seq`.
-pub const SCHEMA: &str = concat!(schema_v2!(), migrate_2_to_3!());
+pub const SCHEMA: &str = concat!(schema_v2!(), migrate_2_to_3!(), migrate_3_to_4!());
 
 /// Brings the schema to [`SCHEMA_VERSION`].
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), Error> {
@@ -177,8 +202,13 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), Error> {
         1 => {
             tx.execute_batch(MIGRATE_1_TO_2)?;
             tx.execute_batch(MIGRATE_2_TO_3)?;
+            tx.execute_batch(MIGRATE_3_TO_4)?;
         }
-        2 => tx.execute_batch(MIGRATE_2_TO_3)?,
+        2 => {
+            tx.execute_batch(MIGRATE_2_TO_3)?;
+            tx.execute_batch(MIGRATE_3_TO_4)?;
+        }
+        3 => tx.execute_batch(MIGRATE_3_TO_4)?,
         _ => unreachable!("versions above {SCHEMA_VERSION} are refused above"),
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;

@@ -1,5 +1,6 @@
 //! The store: its schema, a chat read back from its rows, upserts, identity, missing chats.
 
+use chrono::Timelike;
 use giosg_model::{time, ApiData, CartProduct, Chat, ChatFilter, ChatLog, ShoppingCart, Tag, Uuid};
 use giosg_query::{Checkpoint, ListingIdentity};
 use giosg_store::{Error, Store, Upserted};
@@ -40,8 +41,14 @@ fn counts(u: Upserted) -> (u64, u64, u64) {
     (u.new, u.updated, u.unchanged)
 }
 
+/// A time as the store writes it: `2025-01-02 03:04:05.678`, UTC.
 fn time_of(s: Option<String>) -> Option<giosg_model::DateTime<giosg_model::Utc>> {
-    s.map(|s| time::parse(&s).unwrap())
+    s.map(|s| {
+        assert_eq!(s.len(), 23, "fixed width: {s}");
+        chrono::NaiveDateTime::parse_from_str(&s, "%Y-%m-%d %H:%M:%S%.3f")
+            .unwrap()
+            .and_utc()
+    })
 }
 
 fn uuid_of(s: Option<String>) -> Option<Uuid> {
@@ -506,5 +513,59 @@ fn a_version_1_file_is_migrated_keeping_every_row() {
     assert!(
         Store::open(&v1, &listing(&ChatFilter::new())).is_ok(),
         "adopted"
+    );
+}
+
+/// Times compare right with SQLite's own functions, and a message's kinds read as words.
+#[test]
+fn sql_answers_with_sqlite_functions_and_words() {
+    let path = temp("sql");
+    let mut store = open(&path);
+    let chats = giosg_mock::generate(19, 200);
+    upsert(&mut store, &chats);
+    let conn = store.connection();
+    let cut = chats[100].start_time.unwrap();
+    let since = cut.format("%Y-%m-%d %H:%M:%S").to_string();
+    let want = chats
+        .iter()
+        .filter(|c| {
+            c.start_time
+                .is_some_and(|t| t >= cut.with_nanosecond(0).unwrap())
+        })
+        .count() as i64;
+    let got: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM chats WHERE start_time >= datetime(?1)",
+            [&since],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(got, want);
+    let words: Vec<(String, i64)> = conn
+        .prepare("SELECT sender, count(*) FROM chat_logs WHERE sender IS NOT NULL GROUP BY sender ORDER BY sender")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let count = |kind: giosg_model::SenderType| {
+        chats
+            .iter()
+            .flat_map(|c| &c.logs)
+            .filter(|l| l.sender_type == Some(kind))
+            .count() as i64
+    };
+    assert_eq!(
+        words,
+        [
+            (
+                "operator".to_owned(),
+                count(giosg_model::SenderType::Operator)
+            ),
+            (
+                "visitor".to_owned(),
+                count(giosg_model::SenderType::Visitor)
+            ),
+        ]
     );
 }

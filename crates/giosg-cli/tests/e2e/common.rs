@@ -59,6 +59,8 @@ where
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_giosg"));
     cmd.args(args)
         .env_remove("GIOSG_API_TOKEN")
+        .env_remove("GIOSG_ORG")
+        .env_remove("GIOSG_BASE_URL")
         .env_remove("RUST_LOG")
         .env("NO_COLOR", "1");
     cmd

@@ -385,3 +385,18 @@ fn csv_raw_is_part_of_what_a_file_was_started_with() {
     run(&mut export(&mock, &["--format", "csv", "--csv-raw"], &file)).ok();
     run(&mut export(&mock, &["--csv-raw"], &dir.join("x.jsonl"))).fails(2);
 }
+
+#[test]
+fn a_csv_file_name_means_csv() {
+    let mock = mock(46, 20);
+    let dir = temp_dir("csv-name");
+    let file = dir.join("chats.csv");
+    let mut cmd = chats(&mock, "export", &[]);
+    cmd.arg("--out").arg(&file);
+    run(&mut cmd).ok();
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.starts_with("id,start_time,"), "{text}");
+    let mut cmd = chats(&mock, "export", &["--format", "jsonl"]);
+    cmd.arg("--out").arg(dir.join("other.csv"));
+    run(&mut cmd).fails(2);
+}

@@ -361,3 +361,81 @@ fn a_chat_twice_in_an_answer_is_stored_once_with_a_warning() {
         );
     }
 }
+
+/// `summary --db` needs no organisation (the file knows it, and the token is not needed),
+/// applies any filter to the stored chats as the API would, and opens the file read-only: in a
+/// read-only directory too.
+#[test]
+fn an_offline_summary_needs_no_org_takes_filters_and_reads_a_read_only_copy() {
+    let mock = mock(69, 120);
+    let dir = temp_dir("sync-offline");
+    let db = dir.join("chats.db");
+    sync(&mock, &db, &[]).ok();
+    let start = mock.chats()[40].start_time.unwrap();
+    let start = giosg_async::time::format(&start);
+    let tag = mock
+        .chats()
+        .iter()
+        .find_map(|c| c.tags.first().and_then(|t| t.name.clone()))
+        .expect("a tagged chat");
+    for filters in [
+        vec![],
+        vec!["--tag", tag.as_str()],
+        vec!["--start-time", start.as_str(), "--only-ended"],
+        vec!["--has-sales", "false", "--is-real-conversation", "true"],
+    ] {
+        let online = run(&mut chats(&mock, "summary", &filters)).ok().to_owned();
+        let mut offline = crate::common::giosg(["chats", "summary", "--db"]);
+        offline.arg(&db).args(&filters);
+        assert_eq!(run(&mut offline).ok(), online, "{filters:?}");
+    }
+    // Another organisation's --org is refused; a file that is not a database says so plainly.
+    let mut other = crate::common::giosg([
+        "chats",
+        "summary",
+        "--org",
+        "00000000-0000-0000-0000-000000000001",
+        "--db",
+    ]);
+    other.arg(&db);
+    run(&mut other).fails(2);
+    let junk = dir.join("junk.db");
+    std::fs::write(&junk, vec![b'x'; 4096]).unwrap();
+    let mut cmd = crate::common::giosg(["chats", "summary", "--db"]);
+    cmd.arg(&junk);
+    let line = run(&mut cmd).fails(1).to_owned();
+    assert!(line.contains("not a giosg database"), "{line}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // Read-only file in a read-only directory (root ignores modes: the open must not try
+        // to write anyway, which SQLite would do for WAL's shared memory).
+        let online = run(&mut chats(&mock, "summary", &[])).ok().to_owned();
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o400)).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o500)).unwrap();
+        let mut cmd = crate::common::giosg(["chats", "summary", "--db"]);
+        cmd.arg(&db);
+        let out = run(&mut cmd);
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        assert_eq!(out.ok(), online);
+    }
+}
+
+#[test]
+fn the_organisation_and_base_url_come_from_the_environment() {
+    let mock = mock(70, 30);
+    let dir = temp_dir("sync-env");
+    let db = dir.join("chats.db");
+    let mut cmd = crate::common::giosg(["chats", "sync", "--db"]);
+    cmd.arg(&db)
+        .env("GIOSG_ORG", mock.org().to_string())
+        .env("GIOSG_BASE_URL", mock.base_url())
+        .env("GIOSG_API_TOKEN", mock.token());
+    let out = run(&mut cmd);
+    out.ok();
+    assert!(out.stderr.contains("30 new"), "{}", out.stderr);
+    let line = run(&mut crate::common::giosg(["chats", "list"]).env("GIOSG_API_TOKEN", "t"))
+        .fails(2)
+        .to_owned();
+    assert!(line.contains("GIOSG_ORG"), "{line}");
+}

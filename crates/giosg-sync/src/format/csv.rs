@@ -227,27 +227,6 @@ fn chat_row(chat: &Chat, text: Text) -> io::Result<Vec<String>> {
     ])
 }
 
-/// `operator`, `visitor`, or an unknown code as a number.
-fn sender(t: Option<SenderType>) -> String {
-    match t {
-        Some(SenderType::Operator) => "operator".to_owned(),
-        Some(SenderType::Visitor) => "visitor".to_owned(),
-        // Unknown codes, and kinds a later version names, as their number.
-        Some(other) => i64::from(other).to_string(),
-        None => String::new(),
-    }
-}
-
-/// `message`, `autosuggest`, or an unknown code as a number.
-fn message_type(t: Option<MessageType>) -> String {
-    match t {
-        Some(MessageType::Message) => "message".to_owned(),
-        Some(MessageType::Autosuggest) => "autosuggest".to_owned(),
-        Some(other) => i64::from(other).to_string(),
-        None => String::new(),
-    }
-}
-
 /// The row of one message of a chat.
 fn log_row(chat: &Chat, index: usize, log: &ChatLog, text: Text) -> Vec<String> {
     vec![
@@ -256,9 +235,9 @@ fn log_row(chat: &Chat, index: usize, log: &ChatLog, text: Text) -> Vec<String> 
         opt(chat.room_id),
         index.to_string(),
         time(log.created_at),
-        sender(log.sender_type),
+        opt(log.sender_type.map(SenderType::label)),
         text.opt(log.sender_id.as_deref()),
-        message_type(log.message_type),
+        opt(log.message_type.map(MessageType::label)),
         text.opt(log.display_name.as_deref()),
         text.opt(log.message.as_deref()),
     ]
