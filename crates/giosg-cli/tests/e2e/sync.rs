@@ -434,7 +434,7 @@ fn the_organisation_and_base_url_come_from_the_environment() {
     let out = run(&mut cmd);
     out.ok();
     assert!(out.stderr.contains("30 new"), "{}", out.stderr);
-    let line = run(&mut crate::common::giosg(["chats", "list"]).env("GIOSG_API_TOKEN", "t"))
+    let line = run(crate::common::giosg(["chats", "list"]).env("GIOSG_API_TOKEN", "t"))
         .fails(2)
         .to_owned();
     assert!(line.contains("GIOSG_ORG"), "{line}");
