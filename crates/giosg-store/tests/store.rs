@@ -1,7 +1,7 @@
 //! The store: its schema, a chat read back from its rows, upserts, identity, missing chats.
 
 use chrono::Timelike;
-use giosg_model::{time, ApiData, CartProduct, Chat, ChatFilter, ChatLog, ShoppingCart, Tag, Uuid};
+use giosg_model::{ApiData, CartProduct, Chat, ChatFilter, ChatLog, ShoppingCart, Tag, Uuid};
 use giosg_query::{Checkpoint, ListingIdentity};
 use giosg_store::{Error, Store, Upserted};
 use std::path::{Path, PathBuf};
