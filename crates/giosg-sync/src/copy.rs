@@ -329,7 +329,7 @@ struct Writer {
 
 #[cfg(feature = "async")]
 impl Writer {
-    /// Pages the listing may run ahead of the store.
+    /// Pages the listing may run ahead of the store (and the most one transaction holds).
     const AHEAD: usize = 8;
 
     fn start(
@@ -339,7 +339,13 @@ impl Writer {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<(Vec<Chat>, Checkpoint)>(Self::AHEAD);
         let thread = std::thread::spawn(move || {
             let mut total = Upserted::default();
-            while let Some((chats, checkpoint)) = rx.blocking_recv() {
+            while let Some((mut chats, mut checkpoint)) = rx.blocking_recv() {
+                // The pages that wait go in the same transaction, with the checkpoint after
+                // the last of them: fewer commits when the store is behind.
+                while let Ok((more, after)) = rx.try_recv() {
+                    chats.extend(more);
+                    checkpoint = after;
+                }
                 match store.store_page(&run, &chats, &checkpoint) {
                     Ok(u) => total += u,
                     Err(e) => return (store, Err(e)),
