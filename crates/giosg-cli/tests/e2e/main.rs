@@ -10,6 +10,7 @@ mod flags;
 mod formats;
 mod injection;
 mod lossless;
+mod queries;
 mod secrets;
 mod shell;
 mod sync;
