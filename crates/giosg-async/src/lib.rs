@@ -44,7 +44,7 @@ pub use giosg_model::{
 };
 // The types the model is made of.
 #[doc(no_inline)]
-pub use giosg_model::{DateTime, Decimal, Utc, Uuid};
+pub use giosg_model::{DateTime, Decimal, TimeDelta, Utc, Uuid};
 // What the transport traits and the builder mention.
 /// The attribute an [`AsyncTransport`] implementation goes under.
 #[doc(no_inline)]

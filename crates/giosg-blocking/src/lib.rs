@@ -27,7 +27,8 @@
 //! match client.chats(org).first_page() {
 //!     Ok(page) => println!("{} chats", page.count),
 //!     Err(e) => match e.kind() {
-//!         ErrorKind::Unauthorized | ErrorKind::Forbidden => eprintln!("check the token: {e}"),
+//!         ErrorKind::Unauthorized => eprintln!("check the token: {e}"),
+//!         ErrorKind::Forbidden => eprintln!("check the organisation id and the token's rights to it: {e}"),
 //!         ErrorKind::RateLimited => eprintln!("slow down; the server asked to wait {:?}", e.retry_after()),
 //!         ErrorKind::Connect | ErrorKind::Timeout | ErrorKind::Network => {
 //!             eprintln!("network ({} attempts): {}", e.attempts(), e.display_chain())
@@ -68,7 +69,15 @@ pub use giosg_model::{
 };
 // The types the model is made of.
 #[doc(no_inline)]
-pub use giosg_model::{DateTime, Decimal, Utc, Uuid};
+///
+/// Times need no other crate: "the last 7 days" is
+///
+/// ```
+/// use giosg_blocking::{ChatFilter, TimeDelta, Utc};
+/// let last_week = ChatFilter::new().start_time(Utc::now() - TimeDelta::days(7));
+/// assert!(last_week.start_time.is_some());
+/// ```
+pub use giosg_model::{DateTime, Decimal, TimeDelta, Utc, Uuid};
 // What the transport traits and the builder mention.
 /// A [`ChatFilter`] as the query string the API is sent, and back (`encode` / `decode`).
 #[doc(no_inline)]

@@ -75,14 +75,18 @@ pub(crate) fn describe(report: &ExportReport, out: &Path) -> String {
             c.revisited, c.revisit_requests
         ));
     }
+    let mut notes = Vec::new();
     if report.resumed {
-        line.push_str(" (resumed where the last run stopped)");
+        notes.push("resumed where the last run stopped".to_owned());
     }
     if report.cut > 0 {
-        line.push_str(&format!(
-            " (cut an incomplete tail of {} bytes first)",
+        notes.push(format!(
+            "cut an incomplete tail of {} bytes first",
             report.cut
         ));
+    }
+    if !notes.is_empty() {
+        line.push_str(&format!(" ({})", notes.join("; ")));
     }
     line
 }

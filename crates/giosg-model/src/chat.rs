@@ -80,8 +80,8 @@ pub struct Chat {
 }
 
 impl Chat {
-    /// A chat with this id and every other field empty; fill it in with struct update syntax
-    /// or field by field.
+    /// A chat with this id and every other field empty; fill it in field by field (the type
+    /// is `#[non_exhaustive]`: outside this crate there is no struct literal).
     pub fn new(id: Uuid) -> Self {
         Chat {
             id,

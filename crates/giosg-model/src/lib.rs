@@ -42,6 +42,6 @@ pub use object::Extra;
 pub use page::Page;
 pub use sales::SalesOverflow;
 
-pub use chrono::{DateTime, Utc};
+pub use chrono::{DateTime, TimeDelta, Utc};
 pub use rust_decimal::Decimal;
 pub use uuid::Uuid;

@@ -61,6 +61,22 @@ pub fn validate(filter: &ChatFilter) -> Result<(), ValidationError> {
             return Err(ValidationError::PageSize(size));
         }
     }
+    for (name, t) in [
+        ("start_time", filter.start_time),
+        ("end_time", filter.end_time),
+    ] {
+        if let Some(t) = t {
+            if !(1..=9999).contains(&chrono::Datelike::year(&t)) {
+                return Err(ValidationError::Malformed {
+                    name: name.to_owned(),
+                    reason: format!(
+                        "{} is outside the years 1 to 9999 the API's time format holds",
+                        t.to_rfc3339()
+                    ),
+                });
+            }
+        }
+    }
     if let (Some(start), Some(end)) = (filter.start_time, filter.end_time) {
         if to_millis(start) >= to_millis(end) {
             return Err(ValidationError::TimeRange {

@@ -437,3 +437,15 @@ proptest! {
         prop_assert_eq!(pairs, vec![("page".to_owned(), "1".to_owned()), ("tag".to_owned(), tag)]);
     }
 }
+
+#[test]
+fn times_outside_the_api_format_are_refused_before_sending() {
+    use giosg_model::{DateTime, Utc};
+    for t in [DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC] {
+        let filter = giosg_model::ChatFilter::new().start_time(t);
+        let err = giosg_query::query::validate(&filter).unwrap_err();
+        assert!(err.to_string().contains("start_time"), "{err}");
+    }
+    let ok = giosg_model::time::parse("9999-12-31T23:59:59.999Z").unwrap();
+    assert!(giosg_query::query::validate(&giosg_model::ChatFilter::new().end_time(ok)).is_ok());
+}

@@ -90,13 +90,12 @@ impl fmt::Display for SyncReport {
     /// `120 chats: 3 new, 2 updated, 115 unchanged; re-read 4 chats in 4 requests`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let u = &self.stored;
+        let total = u.new + u.updated + u.unchanged;
+        let s = if total == 1 { "" } else { "s" };
         write!(
             f,
-            "{} chats: {} new, {} updated, {} unchanged",
-            u.new + u.updated + u.unchanged,
-            u.new,
-            u.updated,
-            u.unchanged
+            "{total} chat{s}: {} new, {} updated, {} unchanged",
+            u.new, u.updated, u.unchanged
         )?;
         let c = &self.completeness;
         if c.revisit_requests > 0 {

@@ -289,4 +289,12 @@ fn an_export_writes_only_files_it_made_owner_only_never_through_a_link() {
         .unwrap_err();
     assert!(matches!(err, Error::Stopped { .. }), "{err}");
     assert_eq!(std::fs::read(&out).unwrap(), before);
+
+    // A new export that fails on its first request leaves nothing behind.
+    let fresh = dir.path().join("fresh.jsonl");
+    Export::new(mock.org(), ChatFilter::new(), &fresh, Format::Jsonl)
+        .run_blocking(&offline, &mut ())
+        .unwrap_err();
+    assert!(!fresh.exists());
+    assert!(!dir.path().join("fresh.jsonl.giosg-state").exists());
 }

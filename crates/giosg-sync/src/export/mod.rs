@@ -239,6 +239,8 @@ struct Session {
     now: DateTime<Utc>,
     synced: Instant,
     report: ExportReport,
+    /// Whether this run created the file (removed again if it stops before writing a chat).
+    created: bool,
     told_expected: bool,
     /// A chat's record, reused.
     record: Vec<u8>,
@@ -370,6 +372,7 @@ impl Session {
                 cut,
                 ..ExportReport::default()
             },
+            created: opened.created,
             told_expected: false,
             record: Vec::new(),
         };
@@ -510,8 +513,15 @@ impl Session {
         Ok(())
     }
 
-    /// After a failed request: saves what was written; the error to return.
+    /// After a failed request: saves what was written, or removes the file and its state if
+    /// this run made them and wrote no chat; the error to return.
     fn stopped(&mut self, e: giosg_query::Error, checkpoint: Option<Checkpoint>) -> Error {
+        if self.created && self.report.written == 0 && self.report.updated == 0 {
+            let _ = std::fs::remove_file(&self.out);
+            let _ = std::fs::remove_file(state::path_of(&self.out));
+            state::sync_dir(&self.out);
+            return Error::Stopped { source: e, done: 0 };
+        }
         match self.flush(checkpoint, true) {
             Ok(()) => Error::Stopped {
                 source: e,
