@@ -183,7 +183,7 @@ fn the_readme_queries_answer_what_they_say() {
         .map(|(d, mut w)| {
             w.sort_unstable();
             let n = w.len();
-            let median = (w[(n + 1) / 2 - 1] + w[(n + 2) / 2 - 1]) as f64 / 2.0;
+            let median = (w[n.div_ceil(2) - 1] + w[n / 2]) as f64 / 2.0;
             vec![d, format!("{median:.6}")]
         })
         .collect();
