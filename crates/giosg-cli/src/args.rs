@@ -121,16 +121,17 @@ Parallel: with the default ordering the listing is split into start-time windows
 shift nothing; chats are appended in the order they arrive. Other orderings page one page at
 a time; descending ones are refused (chats added later would be missed on a rerun).
 
-Resumable and crash-safe: chats are appended as whole lines, and FILE.giosg-state records,
-each second after the file is synced, how much of the file is complete and which windows are
-still open. A rerun with the same options cuts what the state does not account for (a torn
-line) and continues from there. Killed at any moment and rerun, the file holds every chat
-exactly once.
+Resumable and crash-safe: chats are appended as whole records, and FILE.giosg-state records,
+each second after the file is synced, the listing, how much of the file is complete and which
+windows are still open. A rerun with the same options cuts what the state does not account for
+(a torn record) and continues from there. Killed at any moment and rerun, the file holds every
+chat exactly once. Only files the export made are written: a non-empty FILE without its state
+is refused, and neither FILE nor its state is followed through a symbolic link.
 
-Updates followed: a rerun of a finished export appends the chats added since, then lists again
-the chats that may have changed (started within --lookback, or still going on when written)
-and appends the newer version of each that did. The last record of a chat id in the file is
-its newest state. A rerun with other filters, ordering or format is refused.
+Updates followed: a rerun of a finished export appends the chats added since, and reads again,
+in narrow windows, the chats that may have changed (started within --lookback, or still going
+on when written, at any age), appending the newer version of each that did. The last record of
+a chat id in the file is its newest state. A rerun with other filters, ordering or format is refused.
 
 ",
         footer!()

@@ -101,9 +101,9 @@ pub(crate) async fn run(args: &DemoArgs) -> Result<(), CliError> {
     );
     mock.push_chats((0..NEW_CHATS).map(|_| generator.chat()).collect());
     say(format!(
-        "\nMeanwhile {NEW_CHATS} new chats arrive. The same command continues after the last chat in\n\
-         the file (keyset paging with since_id, from the state saved beside it); killed at any\n\
-         moment, it resumes the same way:\n{command}"
+        "\nMeanwhile {NEW_CHATS} new chats arrive. The same command continues after the last chat\n\
+         written (the checkpoint in the state saved beside the file) and reads again the chats\n\
+         still open then; killed at any moment, it resumes the same way:\n{command}"
     ))?;
     let report = run_export(&export, &client, false).await?;
     say(describe(&report, &path))?;
@@ -113,6 +113,34 @@ pub(crate) async fn run(args: &DemoArgs) -> Result<(), CliError> {
         "\n{} now holds {lines} chats, one JSON object per line:\n{first}",
         path.display()
     ))?;
+    // The copy: a SQLite file kept true by `sync`, answered in SQL.
+    let db = private.path().join("chats.db");
+    say(format!(
+        "\n$ giosg chats sync --org {org} --db {}",
+        db.display()
+    ))?;
+    let options = giosg_sync::SyncOptions::new(org, ChatFilter::new());
+    let store =
+        giosg_sync::Store::open(&db, &options.listing()).map_err(|e| CliError::store(&db, &e))?;
+    let (store, report) = giosg_sync::sync(&client, store, &options, &mut ())
+        .await
+        .map_err(|e| CliError::copy(&e, org, &db))?;
+    say(format!("synced {report}"))?;
+    let query = "SELECT date(start_time) AS day, count(*) AS chats FROM chats \
+                 WHERE missing_since IS NULL GROUP BY day ORDER BY day DESC LIMIT 5";
+    say(format!("\n$ sqlite3 {} \"{query}\"", db.display()))?;
+    let rows = store
+        .connection()
+        .prepare(query)
+        .and_then(|mut stmt| {
+            stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(|e| CliError::store(&db, &e.into()))?;
+    for (day, chats) in rows {
+        say(format!("{day}|{chats}"))?;
+    }
+    drop(store);
     say(
         "\nNow with your own organisation (in a checkout, `giosg` is \
          `cargo run --release -p giosg-cli --`):\n  \

@@ -19,6 +19,10 @@ fn the_demo_lists_summarises_and_exports() {
         "exported 500 new chats to",
         "exported 5 new chats to",
         "now holds 505 chats",
+        "$ giosg chats sync --org",
+        "synced 505 chats: 505 new",
+        "$ sqlite3 ",
+        "SELECT date(start_time) AS day",
         "export GIOSG_API_TOKEN=",
     ] {
         assert!(text.contains(expected), "{expected:?} in:\n{text}");
@@ -26,4 +30,11 @@ fn the_demo_lists_summarises_and_exports() {
     let lines = std::fs::read_to_string(&file).unwrap().lines().count();
     assert_eq!(lines, 505);
     assert!(out.stderr.is_empty(), "{}", out.stderr);
+    // Five rows of `day|chats` after the query.
+    let answer = text.split("LIMIT 5\"").nth(1).expect("the query's answer");
+    let rows: Vec<&str> = answer
+        .lines()
+        .filter(|l| l.len() > 11 && l.as_bytes()[10] == b'|')
+        .collect();
+    assert_eq!(rows.len(), 5, "{answer}");
 }
