@@ -229,11 +229,13 @@ pub(crate) struct FilterArgs {
     /// Only chats after this chat in the listing's order (exclusive).
     #[arg(long, value_name = "ID", value_parser = parse_uuid)]
     pub since_id: Option<Uuid>,
-    /// Only chats started at or after this moment: RFC 3339 with any offset, naive (= UTC), or a
-    /// date (midnight UTC).
+    /// Only chats started at or after this moment: a date (2025-01-31: midnight UTC), a date
+    /// and time without an offset, taken as UTC (2025-01-31 10:00 or 2025-01-31T10:00:00), or
+    /// RFC 3339 with any offset (2025-01-31T12:00:00+02:00).
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     pub start_time: Option<DateTime<Utc>>,
-    /// Only chats ended before this moment (exclusive; excludes chats still going on).
+    /// Only chats ended before this moment (exclusive; excludes chats still going on); the
+    /// same forms as --start-time.
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     pub end_time: Option<DateTime<Utc>>,
     /// Only chats with (true) or without (false) a purchased shopping cart.
@@ -481,14 +483,51 @@ fn parse_duration(s: &str) -> Result<chrono::TimeDelta, String> {
         .ok_or_else(bad)
 }
 
-/// Parses a moment: RFC 3339 with any offset, naive (UTC), or a date alone (midnight UTC).
+/// The forms [`parse_time`] takes, for its errors.
+const TIME_FORMS: &str = "expected a date (2025-01-31, midnight UTC), a date and time taken as UTC \
+     (2025-01-31 10:00, 2025-01-31T10:00:00.000), or RFC 3339 with an offset (2025-01-31T12:00:00+02:00)";
+
+/// Parses a moment: a date alone (midnight UTC), a date and time without an offset (UTC; `T` or
+/// a space between them, seconds optional), or RFC 3339 with any offset. A month or day that
+/// does not exist is named.
 pub(crate) fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
-    if s.len() == 10 {
-        if let Ok(date) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+    let s = s.trim();
+    let b = s.as_bytes();
+    let is_date = b.len() >= 10
+        && b[..10].iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
+    if is_date {
+        let number = |r: std::ops::Range<usize>| s[r].parse::<u32>().unwrap_or(0);
+        let (year, month, day) = (number(0..4), number(5..7), number(8..10));
+        if !(1..=12).contains(&month) {
+            return Err(format!("{s:?}: there is no month {month}; {TIME_FORMS}"));
+        }
+        let Some(date) = i32::try_from(year)
+            .ok()
+            .and_then(|y| chrono::NaiveDate::from_ymd_opt(y, month, day))
+        else {
+            return Err(format!(
+                "{s:?}: {year:04}-{month:02} has no day {day}; {TIME_FORMS}"
+            ));
+        };
+        if b.len() == 10 {
             return Ok(date.and_time(chrono::NaiveTime::MIN).and_utc());
         }
     }
-    giosg_async::time::parse(s).map_err(|e| format!("{s:?}: {e}"))
+    let mut t = s.to_owned();
+    if b.get(10) == Some(&b' ') {
+        t.replace_range(10..11, "T");
+    }
+    if t.len() == 16 {
+        // No seconds: `2025-01-31T10:00`.
+        t.push_str(":00");
+    }
+    giosg_async::time::parse(&t).map_err(|e| format!("{s:?}: {e}; {TIME_FORMS}"))
 }
 
 #[cfg(test)]
@@ -510,7 +549,15 @@ mod tests {
             parse_time("2025-01-01").unwrap(),
             parse_time("2025-01-01T00:00:00Z").unwrap()
         );
-        assert!(parse_time("2025-13-01").is_err());
-        assert!(parse_time("yesterday").is_err());
+        assert_eq!(parse_time("2025-01-01 10:00").unwrap(), utc);
+        assert_eq!(parse_time("2025-01-01T10:00").unwrap(), utc);
+        assert_eq!(parse_time("2025-01-01 10:00:00").unwrap(), utc);
+        assert_eq!(parse_time(" 2025-01-01 10:00:00.000Z ").unwrap(), utc);
+        let month = parse_time("2025-13-01").unwrap_err();
+        assert!(month.contains("no month 13"), "{month}");
+        let day = parse_time("2025-02-30").unwrap_err();
+        assert!(day.contains("2025-02 has no day 30"), "{day}");
+        let other = parse_time("yesterday").unwrap_err();
+        assert!(other.contains("a date (2025-01-31"), "{other}");
     }
 }

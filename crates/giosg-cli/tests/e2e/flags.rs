@@ -191,3 +191,39 @@ fn summary_and_export_send_the_filters_too() {
     let exported = jsonl(&std::fs::read_to_string(&out).unwrap());
     assert!(!exported.is_empty() && exported.iter().all(|c| c.is_ended()));
 }
+
+#[test]
+fn times_are_taken_as_a_person_writes_them_and_bad_dates_are_named() {
+    let mock = crate::common::mock(47, 10);
+    for given in [
+        "2025-01-02 10:00",
+        "2025-01-02T10:00",
+        "2025-01-02 10:00:00",
+    ] {
+        mock.clear_requests();
+        crate::common::run(&mut crate::common::chats(
+            &mock,
+            "list",
+            &["--start-time", given, "--limit", "1"],
+        ))
+        .ok();
+        let sent = mock.requests();
+        assert_eq!(
+            sent[0].query_value("start_time"),
+            Some("2025-01-02T10:00:00.000Z"),
+            "{given}"
+        );
+    }
+    for (given, says) in [
+        ("2025-13-01", "no month 13"),
+        ("2025-02-30", "has no day 30"),
+    ] {
+        let out = crate::common::run(&mut crate::common::chats(
+            &mock,
+            "list",
+            &["--start-time", given],
+        ));
+        let line = out.fails(2);
+        assert!(line.contains(says), "{line}");
+    }
+}
