@@ -112,3 +112,41 @@ fn export_files_hold_what_list_prints() {
         assert_eq!(std::fs::read_to_string(&path).unwrap(), listed, "{name}");
     }
 }
+
+/// A row per chat holds its sales as a spreadsheet adds them: a number and its currency, or,
+/// across currencies, no total and the totals per currency.
+#[test]
+fn csv_sales_are_numbers_a_spreadsheet_adds_up() {
+    use giosg_async::{Decimal, ShoppingCart};
+    let mut chats = giosg_mock::generate(48, 2);
+    let cart = |price: &str, currency: &str| {
+        let mut cart = ShoppingCart::new();
+        cart.total_price = Some(price.parse::<Decimal>().unwrap());
+        cart.currency = Some(currency.to_owned());
+        cart.locked_at = chats_time();
+        cart
+    };
+    chats[0].shopping_carts = vec![cart("700.00", "EUR"), cart("47.00", "EUR")];
+    chats[1].shopping_carts = vec![cart("83.00", "EUR"), cart("12.50", "SEK")];
+    let mock = giosg_mock::MockServer::builder()
+        .chats(chats)
+        .start()
+        .unwrap();
+    let out = crate::common::run(&mut crate::common::chats(
+        &mock,
+        "list",
+        &["--format", "csv"],
+    ));
+    let mut reader = csv::Reader::from_reader(out.ok().as_bytes());
+    let header = reader.headers().unwrap().clone();
+    let at = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(&rows[0][at("sales_total")], "747.00");
+    assert_eq!(&rows[0][at("sales_currency")], "EUR");
+    assert_eq!(&rows[1][at("sales_total")], "");
+    assert_eq!(&rows[1][at("sales_currency")], "83.00 EUR; 12.50 SEK");
+}
+
+fn chats_time() -> Option<giosg_async::DateTime<giosg_async::Utc>> {
+    giosg_async::time::parse("2025-01-01T00:00:00Z").ok()
+}

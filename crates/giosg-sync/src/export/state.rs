@@ -118,8 +118,9 @@ pub(super) fn path_of(out: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// The saved state, if there is one: read without following a link, a version 1 state
-/// migrated, anything else refused.
+/// The saved state, if there is one: read without following a link, a version 1 state of a
+/// JSON Lines export migrated (a CSV one is refused: its columns were others), anything else
+/// refused.
 pub(super) fn load(out: &Path) -> Result<Option<State>, Error> {
     let path = path_of(out);
     let mut options = std::fs::OpenOptions::new();
@@ -157,11 +158,13 @@ pub(super) fn load(out: &Path) -> Result<Option<State>, Error> {
                 .map(|c| c.upgrade(&listing))
                 .transpose()
                 .map_err(|e| Error::refused(&path, e.to_string()))?;
-            // Version 1 wrote CSV text cells raw: a rerun goes on only as raw CSV.
-            let format = match old.format.as_str() {
-                "csv" | "csv-logs" => format!("{}-raw", old.format),
-                _ => old.format,
-            };
+            if old.format != "jsonl" {
+                return Err(Error::refused(
+                    out,
+                    "was written by giosg 0.1, whose CSV had other columns (and wrote formulas as they came): export into a new file",
+                ));
+            }
+            let format = old.format;
             Ok(Some(State {
                 version: STATE_VERSION,
                 listing,

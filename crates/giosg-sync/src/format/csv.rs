@@ -16,7 +16,7 @@ use giosg_model::{Chat, ChatLog, DateTime, MessageType, SenderType, Utc};
 use std::io;
 
 /// The columns of a row per chat.
-pub const CHAT_COLUMNS: [&str; 23] = [
+pub const CHAT_COLUMNS: [&str; 24] = [
     "id",
     "start_time",
     "end_time",
@@ -35,6 +35,7 @@ pub const CHAT_COLUMNS: [&str; 23] = [
     "token",
     "tags",
     "sales_total",
+    "sales_currency",
     "has_sales",
     "log_count",
     "tag_count",
@@ -189,6 +190,21 @@ pub fn sales_total(chat: &Chat) -> io::Result<String> {
         .join("; "))
 }
 
+/// The sales of a row per chat, as a spreadsheet can add them up: the total as a plain number
+/// and its currency (`83.00`, `EUR`) when the purchased carts share one currency; with several,
+/// no total (currencies are never added together) and the totals per currency (`83.00 EUR;
+/// 12.50 SEK`) in the currency's cell; without sales, two empty cells.
+fn sales_cells(chat: &Chat) -> io::Result<(String, String)> {
+    let totals = chat
+        .sales_totals()
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    Ok(match totals.as_slice() {
+        [] => (String::new(), String::new()),
+        [(currency, total)] => (total.to_string(), currency.clone()),
+        _ => (String::new(), sales_total(chat)?),
+    })
+}
+
 /// The tags' names: `Premium; VIP & friends`.
 pub fn tag_names(chat: &Chat) -> String {
     chat.tags
@@ -200,6 +216,7 @@ pub fn tag_names(chat: &Chat) -> String {
 
 /// The row of a chat.
 fn chat_row(chat: &Chat, text: Text) -> io::Result<Vec<String>> {
+    let (sales, currency) = sales_cells(chat)?;
     Ok(vec![
         chat.id.to_string(),
         time(chat.start_time),
@@ -218,7 +235,8 @@ fn chat_row(chat: &Chat, text: Text) -> io::Result<Vec<String>> {
         text.opt(chat.autosuggest_url_title.as_deref()),
         text.opt(chat.token.as_deref()),
         text.cell(tag_names(chat)),
-        text.cell(sales_total(chat)?),
+        sales,
+        text.cell(currency),
         chat.has_sales().to_string(),
         chat.logs.len().to_string(),
         chat.tags.len().to_string(),
