@@ -173,7 +173,19 @@ pub struct Store {
 /// A time as the store writes it: `2025-01-02 03:04:05.678`, UTC, milliseconds (SQLite's own
 /// form, so that `datetime()` and `date()` compare with it).
 pub fn sql_time(t: &DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M:%S%.3f").to_string()
+    use chrono::{Datelike, Timelike};
+    // Written by hand: a format string is parsed again on every call, and this runs for every
+    // time of every chat stored.
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03}",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.timestamp_subsec_millis().min(999)
+    )
 }
 
 /// A time the store wrote ([`sql_time`]).
