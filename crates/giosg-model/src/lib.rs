@@ -29,6 +29,7 @@
 
 mod chat;
 mod decode;
+mod directory;
 mod filter;
 mod object;
 mod page;
@@ -37,6 +38,7 @@ pub mod time;
 
 pub use chat::{ApiData, CartProduct, Chat, ChatLog, MessageType, SenderType, ShoppingCart, Tag};
 pub use decode::{DecodeError, BUDGET_BASE, BUDGET_PER_BODY_BYTE};
+pub use directory::{Avatar, CursorPage, Organization, Room, User};
 pub use filter::{ChatFilter, OrderBy, ParseOrderByError, SortField, SortKey};
 pub use object::Extra;
 pub use page::Page;

@@ -134,3 +134,28 @@ fn filters_serialize_with_the_api_names() {
     );
     assert!(serde_json::from_str::<ChatFilter>(r#"{"ordering": "name"}"#).is_err());
 }
+
+/// Rooms and users as the sources show them, their conflicts included: a shared room under a
+/// name of its own, a custom room without a domain, a null language; a bot without email, a
+/// gender as text and as a number, a deleted user; members this version does not know kept.
+#[test]
+fn rooms_and_users_decode_tolerantly() {
+    let rooms: giosg_model::CursorPage<giosg_model::Room> =
+        serde_json::from_slice(&read(Path::new("../../fixtures/directory/rooms.json"))).unwrap();
+    assert!(rooms.next.as_deref().is_some_and(|n| n.contains("cursor=")));
+    assert_eq!(
+        rooms.results[1].shown_name(),
+        Some("Support (shared by Partner)")
+    );
+    assert_eq!(rooms.results[1].domain, None);
+    assert!(rooms.results[0].extra.contains_key("is_humans_online"));
+    insta::assert_debug_snapshot!(rooms);
+    let users: giosg_model::CursorPage<giosg_model::User> =
+        serde_json::from_slice(&read(Path::new("../../fixtures/directory/users.json"))).unwrap();
+    assert_eq!(users.next, None);
+    assert_eq!(users.results[0].gender.as_deref(), Some("female"));
+    assert_eq!(users.results[1].gender.as_deref(), Some("2"));
+    assert_eq!(users.results[1].email, None);
+    assert!(users.results[1].deleted_at.is_some());
+    insta::assert_debug_snapshot!(users);
+}
