@@ -38,6 +38,14 @@ pub struct CursorPage<T> {
     pub results: Vec<T>,
 }
 
+impl<T: serde::de::DeserializeOwned> CursorPage<T> {
+    /// Decodes a page, saying where it failed (the same located errors, and the same memory
+    /// budget per body byte, as [`Page::from_slice`](crate::Page::from_slice)).
+    pub fn from_slice(body: &[u8]) -> Result<Self, crate::DecodeError> {
+        crate::decode::from_slice(body)
+    }
+}
+
 impl<T> CursorPage<T> {
     /// A last page holding `results`.
     pub fn last(results: Vec<T>) -> Self {

@@ -84,9 +84,14 @@ impl BaseUrl {
 
     /// The chats collection of an organisation under this base.
     fn chats_url(&self, org: Uuid) -> Url {
+        self.api_url(&format!("orgs/{org}/chats"))
+    }
+
+    /// `<base>/api/v5/<path>`.
+    pub(crate) fn api_url(&self, path: &str) -> Url {
         let mut url = self.0.clone();
         let prefix = url.path().trim_end_matches('/').to_owned();
-        url.set_path(&format!("{prefix}/api/v5/orgs/{org}/chats"));
+        url.set_path(&format!("{prefix}/api/v5/{path}"));
         url
     }
 }
@@ -243,6 +248,19 @@ impl Endpoint {
     }
 
     /// The request for a URL; `None` if `http` cannot carry it (longer than 64 KiB).
+    /// `<base>/api/v5/<path>` of this endpoint's base URL.
+    pub(crate) fn api_url(&self, path: &str) -> Url {
+        self.base.api_url(path)
+    }
+
+    /// A `GET` of a URL of this API, with the credentials; `None` if `http` cannot carry it
+    /// (longer than 64 KiB). Only for URLs on the base URL's origin: [`CursorPager`] checks.
+    ///
+    /// [`CursorPager`]: crate::CursorPager
+    pub(crate) fn get(&self, url: &Url) -> Option<http::Request<Vec<u8>>> {
+        self.request(url)
+    }
+
     fn request(&self, url: &Url) -> Option<http::Request<Vec<u8>>> {
         let mut request = http::Request::new(Vec::new());
         *request.uri_mut() = url.as_str().parse().ok()?;

@@ -52,6 +52,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod cursor;
 mod endpoint;
 mod error;
 mod identity;
@@ -63,6 +64,7 @@ mod retry;
 mod secret;
 mod text;
 
+pub use cursor::{CursorPager, RoomQuery, UserQuery, MAX_EMPTY_PAGES};
 pub use endpoint::{
     redact_url, BaseUrl, ChatList, Endpoint, PageRequest, DEFAULT_BASE_URL, DEFAULT_MAX_BODY,
 };
@@ -77,7 +79,7 @@ pub use plan::{
     CHECKPOINT_VERSION,
 };
 pub use query::MAX_PAGE_SIZE;
-pub use response::decode_page;
+pub use response::{decode_cursor_page, decode_page};
 pub use retry::{Exchange, RetryAfter, RetryPolicy, Verdict};
 pub use secret::{Credentials, Secret, TOKEN_ENV};
 pub use text::printable;

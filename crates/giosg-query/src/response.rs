@@ -36,6 +36,27 @@ pub fn decode_page(
     Err(Error::Api(api_error(response)))
 }
 
+/// Decodes the answer to a cursor-paged request ([`CursorPager`](crate::CursorPager)): a page
+/// on success, the API's error otherwise (a cursor that does not decode is giosg's `404
+/// Invalid cursor`), as [`decode_page`] does for chats.
+pub fn decode_cursor_page<T: serde::de::DeserializeOwned>(
+    response: &http::Response<Vec<u8>>,
+    max_body: usize,
+) -> Result<giosg_model::CursorPage<T>, Error> {
+    let body = response.body();
+    if body.len() > max_body {
+        return Err(Error::BodyTooLarge { limit: max_body });
+    }
+    let status = response.status();
+    if status.is_success() {
+        return giosg_model::CursorPage::from_slice(body).map_err(|source| Error::Decode {
+            status: status.as_u16(),
+            source,
+        });
+    }
+    Err(Error::Api(api_error(response)))
+}
+
 fn api_error(response: &http::Response<Vec<u8>>) -> ApiError {
     let status = response.status().as_u16();
     let retry_after = response

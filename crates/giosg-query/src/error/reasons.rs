@@ -242,4 +242,31 @@ pub enum PagingError {
     /// An answer was handed back for a request the planner did not make (a caller's bug).
     #[error("an answer for a request that is not pending")]
     UnknownTicket,
+    /// A cursor page's `next` is not a URL.
+    #[error("the API's next page URL does not parse: {url}")]
+    BadCursorUrl {
+        /// The URL, redacted.
+        url: String,
+    },
+    /// A cursor page's `next` is on another origin than the base URL's: not followed, so the
+    /// token goes nowhere else.
+    #[error("the API's next page URL is on another origin ({url}): not followed")]
+    ForeignCursorUrl {
+        /// The URL, redacted.
+        url: String,
+    },
+    /// A cursor page's `next` was asked for already: the listing would loop.
+    #[error(
+        "the API's next page URL repeats one asked for already ({url}): the listing would loop"
+    )]
+    CursorLoop {
+        /// The URL, redacted.
+        url: String,
+    },
+    /// Too many empty cursor pages in a row, each with a `next`.
+    #[error("the API sent {pages} empty pages in a row, each saying more follows")]
+    EmptyCursorPages {
+        /// How many.
+        pages: u32,
+    },
 }
