@@ -39,8 +39,9 @@ pub use giosg_query::{
 pub use giosg_model::time;
 #[doc(no_inline)]
 pub use giosg_model::{
-    ApiData, CartProduct, Chat, ChatFilter, ChatLog, Extra, MessageType, OrderBy, Page,
-    ParseOrderByError, SalesOverflow, SenderType, ShoppingCart, SortField, SortKey, Tag,
+    ApiData, Avatar, CartProduct, Chat, ChatFilter, ChatLog, CursorPage, Extra, MessageType,
+    OrderBy, Organization, Page, ParseOrderByError, Room, SalesOverflow, SenderType, ShoppingCart,
+    SortField, SortKey, Tag, User,
 };
 // The types the model is made of.
 #[doc(no_inline)]
@@ -69,6 +70,8 @@ pub use giosg_transport::{
 };
 // What `AsyncChats`, `ChatStream` and `TailStream` are, shared with the blocking client.
 pub use giosg_transport::{EachChat, Listing, Tail};
+// The organisation's rooms and users (cursor-paged).
+pub use giosg_transport::{CursorStream, Rooms, Users};
 
 /// The async client over reqwest: `Client::builder().token(..).build()?`.
 pub type Client = giosg_transport::AsyncClient<ReqwestTransport>;

@@ -21,14 +21,16 @@ pub const TAGS: [&str; 6] = [
     "päivä+1",
 ];
 
-const ROOMS: [u128; 4] = [
+/// The rooms of the generated chats (see [`crate::directory::rooms`]).
+pub(crate) const ROOMS: [u128; 4] = [
     0x9926bdfa_56e0_11e5_b98c_6c4008c08dfe,
     0x3b7d2a10_7c4e_4b1a_9e55_0d2f6c1a8b90,
     0x5c0e8f21_1a2b_4c3d_8e4f_5a6b7c8d9e0f,
     0xa1b2c3d4_e5f6_4a7b_8c9d_0e1f2a3b4c5d,
 ];
 
-const OPERATORS: [(&str, &str); 3] = [
+/// The operators of the generated chats: id and name (see [`crate::directory::users`]).
+pub(crate) const OPERATORS: [(&str, &str); 3] = [
     ("c8a5f7e2-3b1d-4e6f-9a0b-1c2d3e4f5a6b", "John Doe"),
     ("d9b6a8f3-4c2e-4f70-8b1c-2d3e4f5a6b7c", "Aino Virtanen"),
     ("eac7b9a4-5d3f-4081-9c2d-3e4f5a6b7c8d", "Mateo García"),

@@ -22,6 +22,8 @@ pub(crate) struct Api {
     pub origin: String,
     pub org: Uuid,
     pub token: String,
+    /// The token may not read the organisation's users (403 on `/users`).
+    pub deny_users: bool,
 }
 
 /// A request, as much of it as the API looks at.
@@ -46,7 +48,7 @@ pub(crate) struct Reply {
 }
 
 impl Reply {
-    fn json(status: u16, body: Vec<u8>) -> Self {
+    pub(crate) fn json(status: u16, body: Vec<u8>) -> Self {
         Reply {
             status,
             headers: Vec::new(),
@@ -55,7 +57,7 @@ impl Reply {
     }
 
     /// Django REST framework's `{"detail": "..."}`.
-    fn detail(status: u16, detail: &str) -> Self {
+    pub(crate) fn detail(status: u16, detail: &str) -> Self {
         Reply::json(
             status,
             serde_json::to_vec(&serde_json::json!({ "detail": detail })).expect("a JSON object"),
@@ -78,16 +80,33 @@ pub(crate) fn is_chats_path(path: &str) -> bool {
 enum Route<'a> {
     /// `/api/v5/orgs/<segment>/chats`, with or without a trailing slash.
     Chats(&'a str),
+    /// `/api/v5/orgs/<segment>/rooms`.
+    Rooms(&'a str),
+    /// `/api/v5/orgs/<segment>/users`.
+    Users(&'a str),
+    /// `/api/v5/users/me`.
+    Me,
     NotFound,
 }
 
 fn route(path: &str) -> Route<'_> {
-    let rest = path.strip_prefix("/api/v5/orgs/").and_then(|r| {
-        r.strip_suffix("/chats")
-            .or_else(|| r.strip_suffix("/chats/"))
-    });
-    match rest {
-        Some(org) if !org.is_empty() && !org.contains('/') => Route::Chats(org),
+    let trimmed = path.strip_suffix('/').unwrap_or(path);
+    if trimmed == "/api/v5/users/me" {
+        return Route::Me;
+    }
+    let Some(rest) = trimmed.strip_prefix("/api/v5/orgs/") else {
+        return Route::NotFound;
+    };
+    let Some((org, collection)) = rest.split_once('/') else {
+        return Route::NotFound;
+    };
+    if org.is_empty() {
+        return Route::NotFound;
+    }
+    match collection {
+        "chats" => Route::Chats(org),
+        "rooms" => Route::Rooms(org),
+        "users" => Route::Users(org),
         _ => Route::NotFound,
     }
 }
@@ -190,8 +209,10 @@ pub(crate) fn respond(
     store: &mut Store,
     fault: Option<&Fault>,
 ) -> Reply {
-    let Route::Chats(segment) = route(request.path) else {
-        return Reply::detail(404, "Not found.");
+    let segment = match route(request.path) {
+        Route::Chats(segment) => segment,
+        Route::NotFound => return Reply::detail(404, "Not found."),
+        other => return directory(api, request, other),
     };
     // Scripted answers come before anything is checked: a 429 even for a wrong token.
     match fault {
@@ -236,6 +257,60 @@ pub(crate) fn respond(
         }
     };
     list(api, request, store, parsed, fault)
+}
+
+/// Rooms, users and `users/me`: authenticated like the chats, cursor-paged.
+fn directory(api: &Api, request: &ApiRequest<'_>, route: Route<'_>) -> Reply {
+    if let Err(detail) = authenticate(request.authorization, &api.token) {
+        return Reply::detail(401, detail).header(header::WWW_AUTHENTICATE, "Token");
+    }
+    if request.method != Method::GET {
+        return Reply::detail(405, &format!("Method \"{}\" not allowed.", request.method))
+            .header(header::ALLOW, "GET");
+    }
+    let org = match route {
+        Route::Rooms(segment) | Route::Users(segment) => match org_segment(segment) {
+            Some(org) => Some(org),
+            None => return Reply::detail(404, "Not found."),
+        },
+        _ => None,
+    };
+    if org.is_some_and(|o| o != api.org) {
+        return Reply::detail(403, "You do not have permission to perform this action.");
+    }
+    let query = request.query;
+    match route {
+        Route::Me => {
+            let me = crate::directory::users(api.org).remove(0);
+            Reply::json(200, serde_json::to_vec(&me).expect("a user serialises"))
+        }
+        Route::Rooms(_) => {
+            let shared = crate::directory::flag(query, "is_shared");
+            let mut rooms: Vec<_> = crate::directory::rooms(api.org)
+                .into_iter()
+                .filter(|r| crate::directory::include_deleted(query) || r.is_deleted != Some(true))
+                .filter(|r| shared.is_none_or(|s| r.is_shared == Some(s)))
+                .collect();
+            if crate::directory::newest_first(query) {
+                rooms.reverse();
+            }
+            crate::directory::page(api, request.path, query, &rooms)
+        }
+        Route::Users(_) if api.deny_users => {
+            Reply::detail(403, "You do not have permission to perform this action.")
+        }
+        Route::Users(_) => {
+            let mut users: Vec<_> = crate::directory::users(api.org)
+                .into_iter()
+                .filter(|u| crate::directory::include_deleted(query) || u.deleted_at.is_none())
+                .collect();
+            if crate::directory::newest_first(query) {
+                users.reverse();
+            }
+            crate::directory::page(api, request.path, query, &users)
+        }
+        Route::Chats(_) | Route::NotFound => Reply::detail(404, "Not found."),
+    }
 }
 
 /// A page of the listing a valid request asks for, and the data changes its fault makes.
@@ -337,6 +412,7 @@ mod tests {
             origin: "http://h:1".to_owned(),
             org: Uuid::parse_str(ORG).unwrap(),
             token: "tok".to_owned(),
+            deny_users: false,
         }
     }
 

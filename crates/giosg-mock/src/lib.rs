@@ -57,6 +57,7 @@
 //! ```
 
 mod data;
+mod directory;
 mod emulate;
 mod fault;
 mod params;

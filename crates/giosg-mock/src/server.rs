@@ -99,6 +99,7 @@ pub struct MockServerBuilder {
     faults: FaultPlan,
     port: u16,
     gzip: bool,
+    deny_users: bool,
 }
 
 impl Default for MockServerBuilder {
@@ -113,6 +114,7 @@ impl Default for MockServerBuilder {
             faults: FaultPlan::new(),
             port: 0,
             gzip: false,
+            deny_users: false,
         }
     }
 }
@@ -158,6 +160,13 @@ impl MockServerBuilder {
         self
     }
 
+    /// Answers 403 to the users listing, as for a token that may not read users (default:
+    /// allowed).
+    pub fn deny_users(mut self, deny: bool) -> Self {
+        self.deny_users = deny;
+        self
+    }
+
     /// Gzip every non-empty response body when the request's `Accept-Encoding` accepts gzip
     /// (`Content-Encoding: gzip`, the compressed `Content-Length`), as giosg's servers do.
     /// Default off: bodies go out as they are.
@@ -197,6 +206,7 @@ impl MockServerBuilder {
                 origin: format!("http://{addr}"),
                 org: self.org,
                 token: self.token,
+                deny_users: self.deny_users,
             },
             store: Mutex::new(Store::new(chats)),
             gate: Gate::new(),

@@ -173,7 +173,7 @@ fn another_org_is_403_and_other_paths_404() {
     for path in [
         "/api/v5/orgs/not-a-uuid/chats".to_owned(),
         format!("/api/v5/orgs/{}/chats", s.org().to_string().to_uppercase()),
-        format!("/api/v5/orgs/{}/rooms", s.org()),
+        format!("/api/v5/orgs/{}/things", s.org()),
         format!("/api/v4/orgs/{}/chats", s.org()),
         "/".to_owned(),
     ] {

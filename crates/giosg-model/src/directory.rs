@@ -76,6 +76,17 @@ pub struct Organization {
     pub extra: Extra,
 }
 
+impl Organization {
+    /// An organisation with this id and name.
+    pub fn new(id: Uuid, name: impl Into<String>) -> Self {
+        Organization {
+            id: Some(id),
+            name: Some(name.into()),
+            extra: Extra::default(),
+        }
+    }
+}
+
 /// A room: where chats happen (a domain, or a custom room), the organisation's own or shared
 /// to it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -38,6 +38,18 @@ pub mod time;
 
 pub use chat::{ApiData, CartProduct, Chat, ChatLog, MessageType, SenderType, ShoppingCart, Tag};
 pub use decode::{DecodeError, BUDGET_BASE, BUDGET_PER_BODY_BYTE};
+
+/// Decodes any resource of the API (a user, a room) from a body, saying where it failed, within
+/// the same memory budget per body byte as a page ([`Page::from_slice`]).
+///
+/// ```
+/// let user: giosg_model::User = giosg_model::from_slice(br#"{"id": "58f5055c-56e0-11e5-9354-6c4008c08dfe"}"#)?;
+/// assert!(giosg_model::from_slice::<giosg_model::User>(b"{}").is_err());
+/// # Ok::<(), giosg_model::DecodeError>(())
+/// ```
+pub fn from_slice<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, DecodeError> {
+    decode::from_slice(body)
+}
 pub use directory::{Avatar, CursorPage, Organization, Room, User};
 pub use filter::{ChatFilter, OrderBy, ParseOrderByError, SortField, SortKey};
 pub use object::Extra;

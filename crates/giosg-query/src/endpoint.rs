@@ -261,6 +261,14 @@ impl Endpoint {
         self.request(url)
     }
 
+    /// A `GET` of one of this endpoint's own URLs ([`Endpoint::me_url`], say), with the
+    /// credentials; `None` if `http` cannot carry it.
+    pub fn get_url(&self, url: &Url) -> Option<http::Request<Vec<u8>>> {
+        (url.origin() == self.base.as_url().origin())
+            .then(|| self.request(url))
+            .flatten()
+    }
+
     fn request(&self, url: &Url) -> Option<http::Request<Vec<u8>>> {
         let mut request = http::Request::new(Vec::new());
         *request.uri_mut() = url.as_str().parse().ok()?;

@@ -79,7 +79,7 @@ pub use plan::{
     CHECKPOINT_VERSION,
 };
 pub use query::MAX_PAGE_SIZE;
-pub use response::{decode_cursor_page, decode_page};
+pub use response::{decode_cursor_page, decode_page, decode_resource};
 pub use retry::{Exchange, RetryAfter, RetryPolicy, Verdict};
 pub use secret::{Credentials, Secret, TOKEN_ENV};
 pub use text::printable;

@@ -57,6 +57,26 @@ pub fn decode_cursor_page<T: serde::de::DeserializeOwned>(
     Err(Error::Api(api_error(response)))
 }
 
+/// Decodes the answer to a request for one resource (`users/me`, say): the resource on
+/// success, the API's error otherwise.
+pub fn decode_resource<T: serde::de::DeserializeOwned>(
+    response: &http::Response<Vec<u8>>,
+    max_body: usize,
+) -> Result<T, Error> {
+    let body = response.body();
+    if body.len() > max_body {
+        return Err(Error::BodyTooLarge { limit: max_body });
+    }
+    let status = response.status();
+    if status.is_success() {
+        return giosg_model::from_slice(body).map_err(|source| Error::Decode {
+            status: status.as_u16(),
+            source,
+        });
+    }
+    Err(Error::Api(api_error(response)))
+}
+
 fn api_error(response: &http::Response<Vec<u8>>) -> ApiError {
     let status = response.status().as_u16();
     let retry_after = response

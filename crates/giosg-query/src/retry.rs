@@ -175,9 +175,9 @@ impl RetryAfter {
 /// Not `#[non_exhaustive]`, on purpose: a transport must act on every verdict, and a kind of
 /// verdict it cannot know would leave it nothing correct to do. A new one is a breaking change.
 #[derive(Debug)]
-pub enum Verdict {
-    /// The page arrived.
-    Page(Page<Chat>),
+pub enum Verdict<T = Page<Chat>> {
+    /// The page (or the resource) arrived.
+    Page(T),
     /// Wait this long, then send the same request again.
     Retry(Duration),
     /// Stop with this error ([`Error::RetriesExhausted`] when retries were made,
@@ -219,9 +219,22 @@ impl Exchange {
         now: SystemTime,
         random: f64,
     ) -> Verdict {
+        self.judge_with(outcome, now, random, decode_page)
+    }
+
+    /// [`Exchange::judge`] for an answer that is not a page of chats: `decode` turns a
+    /// response into what was asked for (a cursor page, a user), or the API's error, which is
+    /// retried or not by the same rules.
+    pub fn judge_with<T>(
+        &mut self,
+        outcome: Result<http::Response<Vec<u8>>, TransportError>,
+        now: SystemTime,
+        random: f64,
+        decode: impl FnOnce(&http::Response<Vec<u8>>, usize) -> Result<T, Error>,
+    ) -> Verdict<T> {
         self.attempts += 1;
         let error = match outcome {
-            Ok(response) => match decode_page(&response, self.max_body) {
+            Ok(response) => match decode(&response, self.max_body) {
                 Ok(page) => return Verdict::Page(page),
                 Err(e) => e,
             },

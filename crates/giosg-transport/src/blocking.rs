@@ -1,11 +1,12 @@
 //! The blocking client.
 
 use crate::builder::{BuildClient, ClientBuilder, Core};
+use crate::directory::{CursorRun, Rooms, Users};
 use crate::fetch::{copy, Fetch, Step};
 use crate::listing::{
     ready_now, EachChat, Fetcher, Listing, Outcome, Progress, Run, Spec, Tail, Wait,
 };
-use giosg_model::{Chat, Page, Uuid};
+use giosg_model::{Chat, Page, Room, User, Uuid};
 use giosg_query::{Checkpoint, Completeness, Error, PageRequest, TransportError};
 use std::task::Poll;
 use std::{collections::VecDeque, sync::Arc, time::Duration};
@@ -91,15 +92,105 @@ impl<T: Transport> Client<T> {
         Listing::new(self.clone(), org)
     }
 
+    /// The organisation's rooms; refine, then [`Rooms::iter`].
+    pub fn rooms(&self, org: Uuid) -> Rooms<Client<T>> {
+        Rooms::new(self.clone(), org)
+    }
+
+    /// The organisation's users (operators and bots); refine, then [`Users::iter`].
+    pub fn users(&self, org: Uuid) -> Users<Client<T>> {
+        Users::new(self.clone(), org)
+    }
+
+    /// The token's own user (`GET /api/v5/users/me`): its `organization_id` is the
+    /// organisation the token reads.
+    pub fn me(&self) -> Result<User, Error> {
+        let request = self
+            .inner
+            .core
+            .endpoint
+            .get_url(&self.inner.core.endpoint.me_url())
+            .ok_or(giosg_query::ValidationError::UrlTooLong)?;
+        self.get(&request, 0, crate::directory::decode_me)
+    }
+
     /// Fetches one page, retrying as the policy says.
     fn fetch(&self, request: &PageRequest) -> Result<Page<Chat>, Error> {
-        let mut fetch = Fetch::new(&self.inner.core, request);
+        self.get(&request.request, request.page, giosg_query::decode_page)
+    }
+
+    /// Sends one request, retrying as the policy says, and decodes its answer.
+    pub(crate) fn get<D>(
+        &self,
+        request: &http::Request<Vec<u8>>,
+        page: u64,
+        decode: impl Fn(&http::Response<Vec<u8>>, usize) -> Result<D, Error>,
+    ) -> Result<D, Error> {
+        let mut fetch = Fetch::of(&self.inner.core, request, page);
         loop {
             let span = fetch.span();
-            let outcome = span.in_scope(|| self.inner.transport.send(copy(&request.request)));
-            match fetch.judge(&span, outcome) {
+            let outcome = span.in_scope(|| self.inner.transport.send(copy(request)));
+            match fetch.judge_with(&span, outcome, &decode) {
                 Step::Done(result) => return result,
                 Step::Sleep(wait) => self.inner.transport.sleep(wait),
+            }
+        }
+    }
+}
+
+impl<T: Transport> Rooms<Client<T>> {
+    /// Every room, lazily, page after page (cursor paging; retries as for chats).
+    pub fn iter(&self) -> CursorIter<T, Room> {
+        CursorIter::new(
+            self.client.clone(),
+            self.pager(&self.client.inner.core.endpoint),
+        )
+    }
+}
+
+impl<T: Transport> Users<Client<T>> {
+    /// Every user, lazily, page after page (cursor paging; retries as for chats).
+    pub fn iter(&self) -> CursorIter<T, User> {
+        CursorIter::new(
+            self.client.clone(),
+            self.pager(&self.client.inner.core.endpoint),
+        )
+    }
+}
+
+/// The resources of a cursor-paged collection (rooms, users), one page in memory at a time.
+#[derive(Debug)]
+pub struct CursorIter<T, R> {
+    client: Client<T>,
+    run: CursorRun<R>,
+}
+
+impl<T, R> CursorIter<T, R> {
+    fn new(client: Client<T>, pager: giosg_query::CursorPager) -> Self {
+        CursorIter {
+            client,
+            run: CursorRun::new(pager),
+        }
+    }
+}
+
+impl<T: Transport, R: serde::de::DeserializeOwned> Iterator for CursorIter<T, R> {
+    type Item = Result<R, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(r) = self.run.buffer.pop_front() {
+                return Some(Ok(r));
+            }
+            let request = match self.run.next_request()? {
+                Ok(request) => request,
+                Err(e) => return Some(Err(e)),
+            };
+            let outcome = self
+                .client
+                .get(&request, 0, giosg_query::decode_cursor_page::<R>);
+            if let Err(e) = self.run.take(outcome) {
+                return Some(Err(e));
             }
         }
     }

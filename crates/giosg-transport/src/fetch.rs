@@ -1,7 +1,7 @@
 //! One page request, with retries: the loop both clients run, minus the sleeping.
 
 use crate::builder::Core;
-use giosg_query::{Exchange, PageRequest, TransportError, Verdict};
+use giosg_query::{Exchange, TransportError, Verdict};
 use std::time::{Duration, SystemTime};
 
 /// A fresh copy of a request for one attempt (`http::Request` is not `Clone`).
@@ -13,24 +13,29 @@ pub(crate) fn copy(request: &http::Request<Vec<u8>>) -> http::Request<Vec<u8>> {
     copy
 }
 
-/// The state of one page fetch across its attempts.
+/// The state of one request across its attempts.
 pub(crate) struct Fetch<'a> {
     core: &'a Core,
-    pub request: &'a PageRequest,
+    pub request: &'a http::Request<Vec<u8>>,
+    /// The page number asked for (chats), for the span.
+    page: u64,
     exchange: Exchange,
 }
 
 /// What the driver does next.
-pub(crate) enum Step {
-    Done(Result<giosg_model::Page<giosg_model::Chat>, giosg_query::Error>),
+pub(crate) enum Step<T> {
+    Done(Result<T, giosg_query::Error>),
     Sleep(Duration),
 }
 
 impl<'a> Fetch<'a> {
-    pub(crate) fn new(core: &'a Core, request: &'a PageRequest) -> Self {
+    /// A request of the API with the page number it asks for (0 for one that is not a page of
+    /// chats: a cursor page, the token's user).
+    pub(crate) fn of(core: &'a Core, request: &'a http::Request<Vec<u8>>, page: u64) -> Self {
         Fetch {
             core,
             request,
+            page,
             exchange: Exchange::new(&core.retry, core.endpoint.max_body()),
         }
     }
@@ -39,20 +44,21 @@ impl<'a> Fetch<'a> {
     pub(crate) fn span(&self) -> tracing::Span {
         tracing::debug_span!(
             "giosg.request",
-            method = %self.request.request.method(),
-            path = self.request.request.uri().path(),
-            page = self.request.page,
+            method = %self.request.method(),
+            path = self.request.uri().path(),
+            page = self.page,
             attempt = self.exchange.attempts() + 1,
             status = tracing::field::Empty,
         )
     }
 
-    /// Judges an attempt's outcome.
-    pub(crate) fn judge(
+    /// Judges an attempt's outcome, decoded with `decode`.
+    pub(crate) fn judge_with<T>(
         &mut self,
         span: &tracing::Span,
         outcome: Result<http::Response<Vec<u8>>, TransportError>,
-    ) -> Step {
+        decode: impl FnOnce(&http::Response<Vec<u8>>, usize) -> Result<T, giosg_query::Error>,
+    ) -> Step<T> {
         match &outcome {
             Ok(response) => {
                 span.record("status", response.status().as_u16());
@@ -61,10 +67,10 @@ impl<'a> Fetch<'a> {
         }
         match self
             .exchange
-            .judge(outcome, SystemTime::now(), (self.core.jitter)())
+            .judge_with(outcome, SystemTime::now(), (self.core.jitter)(), decode)
         {
             Verdict::Page(page) => {
-                tracing::debug!(parent: span, results = page.results.len(), "page received");
+                tracing::debug!(parent: span, "page received");
                 Step::Done(Ok(page))
             }
             Verdict::Retry(wait) => {

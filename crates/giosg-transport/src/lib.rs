@@ -31,6 +31,7 @@
 #[cfg(feature = "blocking")]
 mod blocking;
 mod builder;
+mod directory;
 mod fetch;
 mod listing;
 #[cfg(feature = "async")]
@@ -38,12 +39,13 @@ mod nonblocking;
 mod progress;
 
 #[cfg(feature = "blocking")]
-pub use blocking::{ChatIter, Chats, Client, Pages, TailIter, Transport};
+pub use blocking::{ChatIter, Chats, Client, CursorIter, Pages, TailIter, Transport};
 pub use builder::{token_from_env, BuildClient, ClientBuilder, FromSettings, TransportSettings};
+pub use directory::{Rooms, Users};
 pub use listing::{EachChat, Listing, Tail};
 #[cfg(feature = "async")]
 pub use nonblocking::{
-    AsyncChats, AsyncClient, AsyncTransport, ChatStream, PageStream, TailStream,
+    AsyncChats, AsyncClient, AsyncTransport, ChatStream, CursorStream, PageStream, TailStream,
 };
 pub use progress::{ReadProgress, MIN_PROGRESS};
 

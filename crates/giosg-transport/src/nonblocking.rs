@@ -1,12 +1,13 @@
 //! The async client: the same words as the blocking one, as futures and streams.
 
 use crate::builder::{BuildClient, ClientBuilder, Core};
+use crate::directory::{CursorRun, Rooms, Users};
 use crate::fetch::{copy, Fetch, Step};
 use crate::listing::{EachChat, Fetcher, Listing, Outcome, Progress, Run, Spec, Tail, Wait};
 use futures_core::Stream;
 use futures_util::future::{BoxFuture, FutureExt};
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use giosg_model::{Chat, Page, Uuid};
+use giosg_model::{Chat, Page, Room, User, Uuid};
 use giosg_query::{Checkpoint, Completeness, Delivery, Error, PageRequest, TransportError};
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -97,20 +98,143 @@ impl<T: AsyncTransport + 'static> AsyncClient<T> {
         Listing::new(self.clone(), org)
     }
 
+    /// The organisation's rooms; refine, then [`Rooms::stream`].
+    pub fn rooms(&self, org: Uuid) -> Rooms<AsyncClient<T>> {
+        Rooms::new(self.clone(), org)
+    }
+
+    /// The organisation's users (operators and bots); refine, then [`Users::stream`].
+    pub fn users(&self, org: Uuid) -> Users<AsyncClient<T>> {
+        Users::new(self.clone(), org)
+    }
+
+    /// The token's own user (`GET /api/v5/users/me`): its `organization_id` is the
+    /// organisation the token reads.
+    pub async fn me(&self) -> Result<User, Error> {
+        let endpoint = &self.inner.core.endpoint;
+        let request = endpoint
+            .get_url(&endpoint.me_url())
+            .ok_or(giosg_query::ValidationError::UrlTooLong)?;
+        self.get(&request, 0, crate::directory::decode_me).await
+    }
+
     /// Fetches one page, retrying as the policy says.
     async fn fetch(&self, request: PageRequest) -> Result<Page<Chat>, Error> {
-        let mut fetch = Fetch::new(&self.inner.core, &request);
+        self.get(&request.request, request.page, giosg_query::decode_page)
+            .await
+    }
+
+    /// Sends one request, retrying as the policy says, and decodes its answer.
+    pub(crate) async fn get<D>(
+        &self,
+        request: &http::Request<Vec<u8>>,
+        page: u64,
+        decode: impl Fn(&http::Response<Vec<u8>>, usize) -> Result<D, Error>,
+    ) -> Result<D, Error> {
+        let mut fetch = Fetch::of(&self.inner.core, request, page);
         loop {
             let span = fetch.span();
             let outcome = self
                 .inner
                 .transport
-                .send(copy(&request.request))
+                .send(copy(request))
                 .instrument(span.clone())
                 .await;
-            match fetch.judge(&span, outcome) {
+            match fetch.judge_with(&span, outcome, &decode) {
                 Step::Done(result) => return result,
                 Step::Sleep(wait) => self.inner.transport.sleep(wait).await,
+            }
+        }
+    }
+}
+
+impl<T: AsyncTransport + 'static> Rooms<AsyncClient<T>> {
+    /// Every room, as a stream, page after page (cursor paging; retries as for chats).
+    pub fn stream(&self) -> CursorStream<T, Room> {
+        CursorStream::new(
+            self.client.clone(),
+            self.pager(&self.client.inner.core.endpoint),
+        )
+    }
+}
+
+impl<T: AsyncTransport + 'static> Users<AsyncClient<T>> {
+    /// Every user, as a stream, page after page (cursor paging; retries as for chats).
+    pub fn stream(&self) -> CursorStream<T, User> {
+        CursorStream::new(
+            self.client.clone(),
+            self.pager(&self.client.inner.core.endpoint),
+        )
+    }
+}
+
+type PageFuture<R> =
+    std::pin::Pin<Box<dyn Future<Output = Result<giosg_model::CursorPage<R>, Error>> + Send>>;
+
+/// The resources of a cursor-paged collection (rooms, users), one page in memory at a time.
+pub struct CursorStream<T, R> {
+    client: AsyncClient<T>,
+    run: CursorRun<R>,
+    pending: Option<PageFuture<R>>,
+}
+
+impl<T, R> std::fmt::Debug for CursorStream<T, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CursorStream")
+            .field("pages", &self.run.pager.pages())
+            .field("pending", &self.pending.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T, R> CursorStream<T, R> {
+    fn new(client: AsyncClient<T>, pager: giosg_query::CursorPager) -> Self {
+        CursorStream {
+            client,
+            run: CursorRun::new(pager),
+            pending: None,
+        }
+    }
+}
+
+impl<T, R> Unpin for CursorStream<T, R> {}
+
+impl<T, R> Stream for CursorStream<T, R>
+where
+    T: AsyncTransport + 'static,
+    R: serde::de::DeserializeOwned + Send + 'static,
+{
+    type Item = Result<R, Error>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            if let Some(r) = this.run.buffer.pop_front() {
+                return Poll::Ready(Some(Ok(r)));
+            }
+            if this.pending.is_none() {
+                let request = match this.run.next_request() {
+                    None => return Poll::Ready(None),
+                    Some(Err(e)) => return Poll::Ready(Some(Err(e))),
+                    Some(Ok(request)) => request,
+                };
+                let client = this.client.clone();
+                this.pending = Some(Box::pin(async move {
+                    client
+                        .get(&request, 0, giosg_query::decode_cursor_page::<R>)
+                        .await
+                }));
+            }
+            let Some(pending) = this.pending.as_mut() else {
+                continue;
+            };
+            let outcome = std::task::ready!(pending.as_mut().poll(cx));
+            this.pending = None;
+            if let Err(e) = this.run.take(outcome) {
+                return Poll::Ready(Some(Err(e)));
             }
         }
     }
