@@ -57,11 +57,6 @@ pub use giosg_query::{printable, Secret, DEFAULT_BASE_URL, DEFAULT_MAX_BODY, MAX
 #[doc(no_inline)]
 pub use http;
 
-/// The copy library for this client (feature `sync`): keep a SQLite copy true with
-/// [`sync::sync`], export resumably with [`sync::Export`].
-#[cfg(feature = "sync")]
-pub use giosg_sync as sync;
-
 // The client, its listings and its configuration.
 pub use giosg_transport::{
     token_from_env, Anomaly, AsyncChats, AsyncTransport, BuildClient, ChatStream, Checkpoint,
