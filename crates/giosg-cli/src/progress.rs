@@ -40,6 +40,11 @@ impl giosg_sync::Observer for Progress {
         self.bar.inc(n);
     }
 
+    fn warning(&mut self, message: &str) {
+        self.bar
+            .suspend(|| eprintln!("giosg: warning: {}", giosg_async::printable(message)));
+    }
+
     fn listed(&mut self, completeness: &Completeness) {
         self.bar.finish_and_clear();
         warn::completeness(completeness);

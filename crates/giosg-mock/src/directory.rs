@@ -17,9 +17,9 @@ use url::form_urlencoded;
 /// Resources a page: small, so that listings page.
 pub(crate) const PAGE_SIZE: usize = 2;
 
-/// The rooms: the generated chats' rooms, the last of them deleted, one shared to the
-/// organisation under a name of its own.
-pub(crate) fn rooms(org: Uuid) -> Vec<Room> {
+/// The rooms every mock serves for `org`: the generated chats' rooms, the last of them deleted,
+/// one shared to the organisation under a name of its own.
+pub fn rooms(org: Uuid) -> Vec<Room> {
     let own = Some(Organization::new(org, "Example Shop"));
     let partner = Uuid::from_u128(0x0c6e3e1a_0000_4000_8000_000000000001);
     let room = |id: u128, name: &str, domain: Option<&str>| {
@@ -51,8 +51,9 @@ pub(crate) fn rooms(org: Uuid) -> Vec<Room> {
     ]
 }
 
-/// The users: the generated chats' operators, one of whom has left (deleted), and a bot.
-pub(crate) fn users(org: Uuid) -> Vec<User> {
+/// The users every mock serves for `org`: the generated chats' operators, one of whom has left
+/// (deleted), and a bot.
+pub fn users(org: Uuid) -> Vec<User> {
     let mut out: Vec<User> = crate::data::OPERATORS
         .iter()
         .enumerate()

@@ -67,6 +67,7 @@ mod store;
 mod wire;
 
 pub use data::{epoch, generate, Generator, DEMO_ORG, TAGS};
+pub use directory::{rooms, users};
 pub use fault::{Fault, FaultPlan};
 pub use record::RecordedRequest;
 pub use server::{MockServer, MockServerBuilder, DEFAULT_TOKEN};

@@ -495,6 +495,81 @@ impl Store {
         Ok(missing)
     }
 
+    /// Stores the organisation's rooms as the rooms listing returned them, in one transaction:
+    /// each room's row is replaced, and a stored room the listing no longer returns is marked
+    /// missing (not deleted: chats still name it). Returns how many were newly marked.
+    pub fn store_rooms(&mut self, rooms: &[giosg_model::Room]) -> Result<u64, Error> {
+        let now = now();
+        let tx = self.conn.transaction()?;
+        {
+            let mut put = tx.prepare(
+                "INSERT OR REPLACE INTO rooms (id, name, display_name, domain, organization_id,
+                     is_shared, is_deleted, json, fetched_at, missing_since)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL)",
+            )?;
+            for r in rooms {
+                put.execute(params![
+                    r.id.to_string(),
+                    r.name,
+                    r.display_name,
+                    r.domain,
+                    r.organization_id.map(|o| o.to_string()),
+                    r.is_shared,
+                    r.is_deleted,
+                    serde_json::to_string(r).expect("a room serialises"),
+                    now,
+                ])?;
+            }
+        }
+        let listed: std::collections::HashSet<String> =
+            rooms.iter().map(|x| x.id.to_string()).collect();
+        let missing = mark_missing(&tx, "rooms", &listed, &now)?;
+        tx.commit()?;
+        Ok(missing)
+    }
+
+    /// Stores the organisation's users as the users listing returned them; see
+    /// [`Store::store_rooms`].
+    pub fn store_users(&mut self, users: &[giosg_model::User]) -> Result<u64, Error> {
+        let now = now();
+        let tx = self.conn.transaction()?;
+        {
+            let mut put = tx.prepare(
+                "INSERT OR REPLACE INTO users (id, full_name, first_name, last_name, alias, email,
+                     is_bot, deleted_at, json, fetched_at, missing_since)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL)",
+            )?;
+            for u in users {
+                put.execute(params![
+                    u.id.to_string(),
+                    u.full_name,
+                    u.first_name,
+                    u.last_name,
+                    u.alias,
+                    u.email,
+                    u.is_bot,
+                    ts(u.deleted_at),
+                    serde_json::to_string(u).expect("a user serialises"),
+                    now,
+                ])?;
+            }
+        }
+        let listed: std::collections::HashSet<String> =
+            users.iter().map(|x| x.id.to_string()).collect();
+        let missing = mark_missing(&tx, "users", &listed, &now)?;
+        tx.commit()?;
+        Ok(missing)
+    }
+
+    /// The stored rooms' names to show, by id (`display_name`, else `name`).
+    pub fn room_names(&self) -> Result<std::collections::HashMap<String, String>, Error> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, coalesce(display_name, name) FROM rooms WHERE coalesce(display_name, name) IS NOT NULL")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Where the next sync lists new chats from at the latest: the start time of the last
     /// chat of the last complete listing (`None` before the first one completed).
     pub fn listed_until(&self) -> Result<Option<DateTime<Utc>>, Error> {
@@ -564,6 +639,31 @@ impl Store {
     pub fn connection(&self) -> &Connection {
         &self.conn
     }
+}
+
+/// Marks the live rows of `table` whose id is not in `listed` as missing since `now`; returns
+/// how many.
+fn mark_missing(
+    tx: &rusqlite::Transaction<'_>,
+    table: &str,
+    listed: &std::collections::HashSet<String>,
+    now: &str,
+) -> Result<u64, Error> {
+    let live: Vec<String> = tx
+        .prepare(&format!(
+            "SELECT id FROM {table} WHERE missing_since IS NULL"
+        ))?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut mark = tx.prepare(&format!(
+        "UPDATE {table} SET missing_since = ?1 WHERE id = ?2"
+    ))?;
+    let mut n = 0;
+    for id in live.iter().filter(|id| !listed.contains(*id)) {
+        mark.execute(params![now, id])?;
+        n += 1;
+    }
+    Ok(n)
 }
 
 /// A path as a URI's path: percent-encoded where a URI needs it.

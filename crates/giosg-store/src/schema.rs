@@ -150,7 +150,9 @@ CREATE TABLE sync_runs (
 /// From schema 3 to 4: times in the form SQLite's own functions write and compare with
 /// (`2025-01-02 03:04:05.678`, UTC, always milliseconds: `WHERE start_time >= datetime('now',
 /// '-7 days')` is right), and the kinds of a message in words beside their codes
-/// (`chat_logs.sender`, `chat_logs.kind`).
+/// (`chat_logs.sender`, `chat_logs.kind`); the organisation's rooms and users (`rooms`, `users`),
+/// and the views `chats_named` (a chat with its room's name) and `chat_logs_named` (a message
+/// with its operator's name).
 macro_rules! migrate_3_to_4 {
     () => {
         "
@@ -160,6 +162,38 @@ UPDATE shopping_carts SET opened_at = strftime('%Y-%m-%d %H:%M:%f', opened_at), 
 UPDATE cart_products SET added_at = strftime('%Y-%m-%d %H:%M:%f', added_at), deleted_at = strftime('%Y-%m-%d %H:%M:%f', deleted_at);
 UPDATE sync_state SET listed_until = strftime('%Y-%m-%d %H:%M:%f', listed_until), last_sync_at = strftime('%Y-%m-%d %H:%M:%f', last_sync_at), last_full_sync_at = strftime('%Y-%m-%d %H:%M:%f', last_full_sync_at);
 UPDATE sync_runs SET started_at = strftime('%Y-%m-%d %H:%M:%f', started_at), finished_at = strftime('%Y-%m-%d %H:%M:%f', finished_at), listed_until = strftime('%Y-%m-%d %H:%M:%f', listed_until);
+CREATE TABLE rooms (
+    id TEXT PRIMARY KEY,
+    name TEXT,
+    display_name TEXT,            -- the name to show (a shared room's may differ from name)
+    domain TEXT,
+    organization_id TEXT,
+    is_shared INTEGER,
+    is_deleted INTEGER,
+    json TEXT NOT NULL,           -- the room as the API sent it
+    fetched_at TEXT NOT NULL,
+    missing_since TEXT            -- when a sync found the rooms listing no longer returns it
+);
+CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    full_name TEXT,
+    first_name TEXT,
+    last_name TEXT,
+    alias TEXT,                   -- the name visitors see
+    email TEXT,
+    is_bot INTEGER,
+    deleted_at TEXT,
+    json TEXT NOT NULL,           -- the user as the API sent it
+    fetched_at TEXT NOT NULL,
+    missing_since TEXT            -- when a sync found the users listing no longer returns it
+);
+-- Chats with their room's name, and messages with their operator's name.
+CREATE VIEW chats_named AS
+    SELECT c.*, coalesce(r.display_name, r.name) AS room_name
+    FROM chats c LEFT JOIN rooms r ON r.id = c.room_id;
+CREATE VIEW chat_logs_named AS
+    SELECT l.*, u.full_name AS user_full_name, u.email AS user_email
+    FROM chat_logs l LEFT JOIN users u ON u.id = l.sender_id AND l.sender = 'operator';
 ALTER TABLE chat_logs ADD COLUMN sender TEXT; -- sender_type as a word: operator, visitor
 ALTER TABLE chat_logs ADD COLUMN kind TEXT;   -- type as a word: message, autosuggest
 UPDATE chat_logs SET

@@ -569,3 +569,47 @@ fn sql_answers_with_sqlite_functions_and_words() {
         ]
     );
 }
+
+/// Rooms and users are replaced by each listing; one the listing no longer returns is marked,
+/// not deleted; the views join chats to their room's name and messages to their operator.
+#[test]
+fn rooms_and_users_are_kept_and_marked_and_joined_by_name() {
+    let path = temp("directory");
+    let mut store = open(&path);
+    let chats = giosg_mock::generate(20, 50);
+    upsert(&mut store, &chats);
+    let org = Uuid::from_u128(7);
+    let rooms = giosg_mock::rooms(org);
+    let users = giosg_mock::users(org);
+    assert_eq!(store.store_rooms(&rooms).unwrap(), 0);
+    assert_eq!(store.store_users(&users).unwrap(), 0);
+    assert_eq!(store.store_rooms(&rooms[1..]).unwrap(), 1, "one room gone");
+    assert_eq!(store.store_rooms(&rooms[1..]).unwrap(), 0, "marked once");
+    let conn = store.connection();
+    let kept: i64 = conn
+        .query_row("SELECT count(*) FROM rooms", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(kept, 4, "not deleted");
+    let unnamed: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM chats_named WHERE room_name IS NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(unnamed, 0, "every chat's room has a name");
+    let named_operator_messages: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM chat_logs_named WHERE sender = 'operator' AND user_full_name IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let operator_messages = chats
+        .iter()
+        .flat_map(|c| &c.logs)
+        .filter(|l| l.sender_type == Some(giosg_model::SenderType::Operator))
+        .count() as i64;
+    assert_eq!(named_operator_messages, operator_messages);
+    assert_eq!(store.room_names().unwrap().len(), 4);
+}

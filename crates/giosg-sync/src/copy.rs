@@ -84,6 +84,10 @@ pub struct SyncReport {
     /// How the listing went: requests made, chats read again in narrow windows and the
     /// requests they took, anomalies resolved.
     pub completeness: Completeness,
+    /// Rooms stored (deleted ones included), `None` when they could not be read.
+    pub rooms: Option<u64>,
+    /// Users stored (deleted ones included), `None` when they could not be read.
+    pub users: Option<u64>,
 }
 
 impl fmt::Display for SyncReport {
@@ -106,6 +110,9 @@ impl fmt::Display for SyncReport {
             )?;
         }
         write!(f, "; {} requests", c.requests)?;
+        if let (Some(rooms), Some(users)) = (self.rooms, self.users) {
+            write!(f, "; {rooms} rooms and {users} users")?;
+        }
         if self.missing > 0 {
             write!(f, "; {} no longer served (marked missing)", self.missing)?;
         }
@@ -195,7 +202,32 @@ fn finish(
         missing,
         continued: plan.continued,
         completeness,
+        rooms: None,
+        users: None,
     })
+}
+
+/// Stores what a directory listing brought, or says on the observer why it could not be read
+/// (a token without the permission, say): the chats are synced all the same.
+fn directory<R>(
+    what: &str,
+    listed: Result<Vec<R>, giosg_query::Error>,
+    store: impl FnOnce(&[R]) -> Result<u64, giosg_store::Error>,
+    observer: &mut dyn Observer,
+) -> Result<Option<u64>, Error> {
+    match listed {
+        Ok(items) => {
+            store(&items)?;
+            Ok(Some(items.len() as u64))
+        }
+        Err(e) => {
+            observer.warning(&format!(
+                "the {what} could not be read ({}); chats are synced without their names",
+                e.display_chain()
+            ));
+            Ok(None)
+        }
+    }
 }
 
 /// Syncs `store` with the blocking client: plans the run, lists and stores page by page,
@@ -243,7 +275,20 @@ pub fn sync_blocking<T: giosg_transport::Transport>(
         stored += store.store_page(&plan.run, &page.results, &checkpoint)?;
         observer.chats(page.results.len() as u64);
     }
-    finish(store, &plan, stored, pages.completeness(), observer)
+    let mut report = finish(store, &plan, stored, pages.completeness(), observer)?;
+    let rooms = client
+        .rooms(options.org)
+        .include_deleted(true)
+        .iter()
+        .collect();
+    report.rooms = directory("rooms", rooms, |r| store.store_rooms(r), observer)?;
+    let users = client
+        .users(options.org)
+        .include_deleted(true)
+        .iter()
+        .collect();
+    report.users = directory("users", users, |u| store.store_users(u), observer)?;
+    Ok(report)
 }
 
 fn tell_expected(observer: &mut dyn Observer, told: &mut bool, completeness: &Completeness) {
@@ -316,7 +361,21 @@ pub async fn sync<T: giosg_transport::AsyncTransport + 'static>(
         source,
         done: stored.new + stored.updated + stored.unchanged,
     })?;
-    let report = finish(&mut store, &plan, stored, pages.completeness(), observer)?;
+    let mut report = finish(&mut store, &plan, stored, pages.completeness(), observer)?;
+    let rooms = client
+        .rooms(options.org)
+        .include_deleted(true)
+        .stream()
+        .try_collect()
+        .await;
+    report.rooms = directory("rooms", rooms, |r| store.store_rooms(r), observer)?;
+    let users = client
+        .users(options.org)
+        .include_deleted(true)
+        .stream()
+        .try_collect()
+        .await;
+    report.users = directory("users", users, |u| store.store_users(u), observer)?;
     Ok((store, report))
 }
 

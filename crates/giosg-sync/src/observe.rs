@@ -27,6 +27,12 @@ pub trait Observer {
         let _ = n;
     }
 
+    /// Something worth a warning that did not stop the run (the rooms or users could not be
+    /// read with this token, say).
+    fn warning(&mut self, message: &str) {
+        let _ = message;
+    }
+
     /// The listing ended: how complete it was, with the contradictions it resolved (worth a
     /// warning each) and how many chats it is short of the server's count.
     fn listed(&mut self, completeness: &Completeness) {

@@ -87,13 +87,18 @@ fn the_readme_queries_answer_what_they_say() {
     assert_eq!(queries.len(), 4, "{queries:#?}");
     let now = DateTime::<Utc>::from(std::time::SystemTime::now());
 
-    // Chats per room in the last 7 days.
+    // Chats per room in the last 7 days, by the rooms' names as the mock serves them.
+    let names: BTreeMap<giosg_async::Uuid, String> = giosg_mock::rooms(mock.org())
+        .into_iter()
+        .map(|r| (r.id, r.shown_name().unwrap().to_owned()))
+        .collect();
     let mut per_room: BTreeMap<String, i64> = BTreeMap::new();
     for c in &chats_served {
         if c.start_time
             .is_some_and(|t| t >= now - chrono::TimeDelta::days(7))
         {
-            *per_room.entry(text(c.room_id)).or_default() += 1;
+            let name = c.room_id.and_then(|r| names.get(&r).cloned());
+            *per_room.entry(text(name)).or_default() += 1;
         }
     }
     let mut want: Vec<(String, i64)> = per_room.into_iter().collect();
@@ -105,7 +110,11 @@ fn the_readme_queries_answer_what_they_say() {
     assert!(!want.is_empty());
     assert_eq!(rows(&conn, &queries[0]), want, "{}", queries[0]);
 
-    // Operators by messages.
+    // Operators by messages, by the users' full names as the mock serves them.
+    let full_names: BTreeMap<String, String> = giosg_mock::users(mock.org())
+        .into_iter()
+        .filter_map(|u| Some((u.id.to_string(), u.full_name?)))
+        .collect();
     let mut operators: BTreeMap<Option<String>, (i64, std::collections::BTreeSet<String>)> =
         BTreeMap::new();
     for c in &chats_served {
@@ -113,7 +122,12 @@ fn the_readme_queries_answer_what_they_say() {
             if l.sender_type == Some(SenderType::Operator)
                 && l.message_type == Some(MessageType::Message)
             {
-                let e = operators.entry(l.display_name.clone()).or_default();
+                let name = l
+                    .sender_id
+                    .as_ref()
+                    .and_then(|id| full_names.get(id).cloned())
+                    .or_else(|| l.display_name.clone());
+                let e = operators.entry(name).or_default();
                 e.0 += 1;
                 e.1.insert(c.id.to_string());
             }

@@ -109,8 +109,14 @@ fn a_sync_stores_every_chat_and_a_second_one_changes_nothing() {
         "{}",
         again.stderr
     );
-    // Nothing changed: only the tail of the listing is asked for again.
-    assert!(mock.requests().len() <= 3, "{:?}", mock.requests().len());
+    // Nothing changed: only the tail of the listing is asked for again (and the rooms and
+    // users, two pages each).
+    let chats_requests = mock
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/chats"))
+        .count();
+    assert!(chats_requests <= 3, "{chats_requests}");
     assert_eq!(stored(&mock, &db), served(&mock));
 }
 
@@ -438,4 +444,32 @@ fn the_organisation_and_base_url_come_from_the_environment() {
         .fails(2)
         .to_owned();
     assert!(line.contains("GIOSG_ORG"), "{line}");
+}
+
+#[test]
+fn a_token_that_may_not_read_users_syncs_the_chats_with_a_warning() {
+    let mock = MockServer::builder()
+        .generated(72, 40)
+        .deny_users(true)
+        .start()
+        .unwrap();
+    let dir = temp_dir("sync-denied");
+    let db = dir.join("chats.db");
+    let out = sync(&mock, &db, &[]);
+    out.ok();
+    assert!(out.stderr.contains("40 new"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("warning: the users could not be read"),
+        "{}",
+        out.stderr
+    );
+    let store = open(&mock, &db);
+    let rooms: i64 = store
+        .connection()
+        .query_row("SELECT count(*) FROM rooms", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        rooms, 4,
+        "rooms are read all the same, deleted ones included"
+    );
 }
