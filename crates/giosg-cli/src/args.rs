@@ -56,6 +56,12 @@ pub(crate) enum Command {
     /// List, export or summarise an organisation's chats.
     #[command(subcommand)]
     Chats(ChatsCommand),
+    /// List an organisation's rooms (their names, domains, whether shared or deleted).
+    #[command(subcommand)]
+    Rooms(DirectoryCommand),
+    /// List an organisation's users: operators and bots (names, email).
+    #[command(subcommand)]
+    Users(DirectoryCommand),
     /// Start a local mock giosg API with generated chats and run list, summary and export on it.
     #[command(after_help = concat!(
         "Examples:
@@ -83,15 +89,6 @@ pub(crate) struct CompletionsArgs {
     /// The shell to complete for.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
-}
-
-impl ApiArgs {
-    /// The organisation, which every command that asks the API needs.
-    pub(crate) fn org(&self) -> Result<Uuid, CliError> {
-        self.org.ok_or_else(|| {
-            CliError::usage("--org <ORG_ID> is required (or set GIOSG_ORG): the organisation whose chats to read")
-        })
-    }
 }
 
 /// `giosg chats ...`.
@@ -174,7 +171,8 @@ organisation and one set of filters: another is refused. See the README for the 
 #[command(next_help_heading = "Connection")]
 pub(crate) struct ApiArgs {
     /// The organisation whose chats to read (a UUID; default: the GIOSG_ORG environment
-    /// variable). `summary --db` reads it from the database.
+    /// variable, else the token's own user's organisation, read from users/me). `summary --db`
+    /// reads it from the database.
     #[arg(long, value_name = "ORG_ID", value_parser = parse_uuid, env = "GIOSG_ORG")]
     pub org: Option<Uuid>,
     /// The API's base URL (https, or http for a loopback host; default: the GIOSG_BASE_URL
@@ -283,6 +281,35 @@ impl FilterArgs {
         giosg_async::query::validate(&filter).map_err(|e| CliError::invalid(&e))?;
         Ok(filter)
     }
+}
+
+/// `giosg rooms ...` and `giosg users ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum DirectoryCommand {
+    /// Stream every one to stdout (table, jsonl, json or csv).
+    #[command(after_help = concat!(
+        "Examples:
+  giosg rooms list --org <ORG_ID>
+  giosg users list --org <ORG_ID> --include-deleted --format csv > users.csv
+
+",
+        footer!()
+    ))]
+    List(DirectoryArgs),
+}
+
+/// `giosg rooms list`, `giosg users list`.
+#[derive(Debug, Args)]
+pub(crate) struct DirectoryArgs {
+    /// The API and credentials.
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// Deleted ones too (old chats name rooms deleted since, and operators who have left).
+    #[arg(long)]
+    pub include_deleted: bool,
+    /// Output format (default: table when stdout is a terminal, jsonl otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
 }
 
 /// `giosg chats list`.

@@ -65,3 +65,22 @@ fn configure(api: &ApiArgs, token: String) -> Result<Client, Error> {
     };
     builder.build()
 }
+
+/// The organisation: `--org` (or `GIOSG_ORG`), else the token's own user's
+/// (`GET /api/v5/users/me`), said on stderr.
+pub(crate) async fn org(api: &ApiArgs, client: &Client) -> Result<giosg_async::Uuid, CliError> {
+    if let Some(org) = api.org {
+        return Ok(org);
+    }
+    let me = client.me().await.map_err(|e| {
+        CliError::from_giosg(&e, None)
+            .context("--org was not given, and the token's own user (users/me) could not be read: give --org")
+    })?;
+    let org = me.organization_id.ok_or_else(|| {
+        CliError::usage(
+            "--org was not given, and the token's user names no organisation: give --org",
+        )
+    })?;
+    eprintln!("giosg: --org not given: reading organisation {org}, the token's user's");
+    Ok(org)
+}

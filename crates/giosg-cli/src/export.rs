@@ -39,7 +39,8 @@ pub(crate) async fn run(args: &ExportArgs) -> Result<(), CliError> {
     };
     let filter = args.filter.to_filter()?;
     let client = connect::client(&args.api)?;
-    let export = Export::new(args.api.org()?, filter, args.out.clone(), format)
+    let org = connect::org(&args.api, &client).await?;
+    let export = Export::new(org, filter, args.out.clone(), format)
         .refresh(Refresh::lookback(args.follow.lookback))
         .concurrency(args.concurrency.into())
         .csv_raw(args.csv_raw);

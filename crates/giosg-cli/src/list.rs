@@ -22,7 +22,7 @@ pub(crate) async fn run(args: &ListArgs) -> Result<(), CliError> {
     let encoder = output::encoder(format, csv);
     let out = BufWriter::new(io::stdout().lock());
     let listing = Listing {
-        org: args.api.org()?,
+        org: connect::org(&args.api, &client).await?,
         filter,
         concurrency: args.concurrency.into(),
         limit: args.limit,

@@ -15,6 +15,7 @@
 mod args;
 mod connect;
 mod demo;
+mod directory;
 mod error;
 mod export;
 mod list;
@@ -24,7 +25,7 @@ mod summary;
 mod sync;
 mod warn;
 
-use args::{ChatsCommand, Cli, Command};
+use args::{ChatsCommand, Cli, Command, DirectoryCommand};
 use clap::Parser;
 use error::{CliError, Failure};
 use std::io::{self, IsTerminal};
@@ -57,6 +58,8 @@ async fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Chats(ChatsCommand::Export(args)) => export::run(args).await,
         Command::Chats(ChatsCommand::Summary(args)) => summary::run(args).await,
         Command::Chats(ChatsCommand::Sync(args)) => sync::run(args).await,
+        Command::Rooms(DirectoryCommand::List(args)) => directory::rooms(args).await,
+        Command::Users(DirectoryCommand::List(args)) => directory::users(args).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Completions(args) => {
             let mut command = <Cli as clap::CommandFactory>::command();

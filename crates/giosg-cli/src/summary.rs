@@ -25,7 +25,8 @@ pub(crate) async fn run(args: &SummaryArgs) -> Result<(), CliError> {
         Some(db) => offline(db, args.api.org, &filter)?,
         None => {
             let client = connect::client(&args.api)?;
-            collect(&client, args.api.org()?, filter, args.concurrency.into()).await?
+            let org = connect::org(&args.api, &client).await?;
+            collect(&client, org, filter, args.concurrency.into()).await?
         }
     };
     let mut out = io::stdout().lock();

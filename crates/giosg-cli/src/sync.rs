@@ -18,7 +18,8 @@ pub(crate) async fn run(args: &SyncArgs) -> Result<(), CliError> {
         ));
     }
     let filter = args.filter.to_filter()?;
-    let options = SyncOptions::new(args.api.org()?, filter)
+    let client = connect::client(&args.api)?;
+    let options = SyncOptions::new(connect::org(&args.api, &client).await?, filter)
         .refresh(Refresh::lookback(args.follow.lookback))
         .full(args.full)
         .concurrency(args.concurrency.into());
@@ -30,7 +31,6 @@ pub(crate) async fn run(args: &SyncArgs) -> Result<(), CliError> {
     }
     .map_err(|e| CliError::store(&args.db, &e))?;
     say_opened(&args.db, &store);
-    let client = connect::client(&args.api)?;
     let started = Instant::now();
     let mut progress = Progress::new(io::stderr().is_terminal());
     let outcome = giosg_sync::sync(&client, store, &options, &mut progress).await;

@@ -2,6 +2,7 @@
 
 mod common;
 mod demo;
+mod directory;
 mod exit_codes;
 mod export;
 mod extreme;

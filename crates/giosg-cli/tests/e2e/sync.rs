@@ -440,10 +440,20 @@ fn the_organisation_and_base_url_come_from_the_environment() {
     let out = run(&mut cmd);
     out.ok();
     assert!(out.stderr.contains("30 new"), "{}", out.stderr);
-    let line = run(crate::common::giosg(["chats", "list"]).env("GIOSG_API_TOKEN", "t"))
-        .fails(2)
-        .to_owned();
-    assert!(line.contains("GIOSG_ORG"), "{line}");
+    // Without --org at all, the token's own user says which organisation.
+    let mut cmd = crate::common::giosg(["chats", "list", "--format", "jsonl", "--base-url"]);
+    cmd.arg(mock.base_url())
+        .env("GIOSG_API_TOKEN", mock.token());
+    let out = run(&mut cmd);
+    assert_eq!(out.ok().lines().count(), 30);
+    assert!(
+        out.stderr.contains(&format!(
+            "--org not given: reading organisation {}",
+            mock.org()
+        )),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]

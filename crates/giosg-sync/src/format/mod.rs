@@ -4,7 +4,7 @@
 
 mod csv;
 
-pub use self::csv::{sales_total, tag_names, CsvEncoder, CHAT_COLUMNS, LOG_COLUMNS};
+pub use self::csv::{neutralised, sales_total, tag_names, CsvEncoder, CHAT_COLUMNS, LOG_COLUMNS};
 
 use giosg_model::Chat;
 use std::io;
