@@ -77,7 +77,11 @@ pub(crate) async fn run(args: &DemoArgs) -> Result<(), CliError> {
     listing
         .write(
             &client,
-            output::encoder(Format::Table, output::CsvOptions::default()),
+            output::encoder(
+                Format::Table,
+                output::CsvOptions::default(),
+                crate::list::room_names(&client, org).await,
+            ),
             stdout.lock(),
         )
         .await?;

@@ -7,6 +7,7 @@ use crate::output::{self, ChatWriter, CsvOptions, Encoder, TerminalText};
 use clap::ValueEnum;
 use futures_util::TryStreamExt;
 use giosg_async::{ChatFilter, Client, Uuid};
+use giosg_sync::format::RoomNames;
 use std::io::{self, BufWriter, IsTerminal, Write};
 
 /// Runs `giosg chats list`.
@@ -19,10 +20,15 @@ pub(crate) async fn run(args: &ListArgs) -> Result<(), CliError> {
     let format = resolve_format(args.format, csv, terminal)?;
     let filter = args.filter.to_filter_from(args.page)?;
     let client = connect::client(&args.api)?;
-    let encoder = output::encoder(format, csv);
+    let org = connect::org(&args.api, &client).await?;
+    let rooms = match format {
+        Format::Table | Format::Csv => room_names(&client, org).await,
+        Format::Jsonl | Format::Json => RoomNames::default(),
+    };
+    let encoder = output::encoder(format, csv, rooms);
     let out = BufWriter::new(io::stdout().lock());
     let listing = Listing {
-        org: connect::org(&args.api, &client).await?,
+        org,
         filter,
         concurrency: args.concurrency.into(),
         limit: args.limit,
@@ -36,6 +42,32 @@ pub(crate) async fn run(args: &ListArgs) -> Result<(), CliError> {
         listing.write(&client, encoder, out).await
     };
     written.map(|_| ())
+}
+
+/// The rooms' names to show, read once for the run; when the token may not read them, one
+/// warning, and rooms are shown by id.
+pub(crate) async fn room_names(client: &Client, org: Uuid) -> RoomNames {
+    let listed: Result<Vec<giosg_async::Room>, _> = client
+        .rooms(org)
+        .include_deleted(true)
+        .stream()
+        .try_collect()
+        .await;
+    match listed {
+        Ok(rooms) => std::sync::Arc::new(
+            rooms
+                .into_iter()
+                .filter_map(|r| Some((r.id, r.shown_name()?.to_owned())))
+                .collect(),
+        ),
+        Err(e) => {
+            crate::warn::say(&format!(
+                "the rooms could not be read ({}); rooms are shown by id",
+                e.display_chain()
+            ));
+            RoomNames::default()
+        }
+    }
 }
 
 /// The format to use: the one asked for, else csv for `--csv-logs` or `--csv-raw`, else a

@@ -10,6 +10,11 @@ pub(crate) fn completeness(report: &Completeness) {
     }
 }
 
+/// Says one warning on stderr, its control characters escaped.
+pub(crate) fn say(message: &str) {
+    eprintln!("giosg: warning: {}", giosg_async::printable(message));
+}
+
 /// The warning lines for a report (none when everything added up).
 pub(crate) fn lines(report: &Completeness) -> Vec<String> {
     let mut lines: Vec<String> = report.anomalies.iter().map(ToString::to_string).collect();

@@ -13,7 +13,7 @@ pub(crate) use giosg_sync::format::Encoder;
 
 use crate::args::Format;
 use giosg_async::Chat;
-use giosg_sync::format::{CsvEncoder, JsonlEncoder};
+use giosg_sync::format::{CsvEncoder, JsonlEncoder, RoomNames};
 use std::io::{self, Write};
 
 /// What the CSV format writes: a row per message (`--csv-logs`), and text cells as they came
@@ -26,13 +26,13 @@ pub(crate) struct CsvOptions {
     pub raw: bool,
 }
 
-/// The encoder for a `list` format.
-pub(crate) fn encoder(format: Format, csv: CsvOptions) -> Box<dyn Encoder> {
+/// The encoder for a `list` format; the table and CSV name rooms by `rooms`.
+pub(crate) fn encoder(format: Format, csv: CsvOptions, rooms: RoomNames) -> Box<dyn Encoder> {
     match format {
         Format::Jsonl => Box::new(JsonlEncoder),
         Format::Json => Box::new(JsonArrayEncoder::default()),
-        Format::Csv => Box::new(CsvEncoder::new(csv.logs).raw(csv.raw)),
-        Format::Table => Box::new(TableEncoder::default()),
+        Format::Csv => Box::new(CsvEncoder::new(csv.logs).raw(csv.raw).rooms(rooms)),
+        Format::Table => Box::new(TableEncoder::new(rooms)),
     }
 }
 

@@ -1,29 +1,41 @@
 //! A table to skim in a terminal: start, room, messages, tags, sales total.
 //!
 //! Columns have fixed widths so that rows stream out as chats arrive; long tag lists are cut
-//! with `…`. Times are UTC, rooms the first 8 hex digits of their id. Tags and currencies are
-//! the API's text: their control characters are escaped ([`printable`]).
+//! with `…`. Times are UTC; a room is its name (cut to the column), or the first 8 hex digits of
+//! its id when its name is not known. Names, tags and currencies are the API's text: their
+//! control characters are escaped ([`printable`]).
 
 use super::Encoder;
 use giosg_async::{printable, Chat};
-use giosg_sync::format::{sales_total, tag_names};
+use giosg_sync::format::{sales_total, tag_names, RoomNames};
 use std::io::{self, Write};
 
 /// The width of the tags column.
 const TAGS_WIDTH: usize = 28;
+/// The width of the room column.
+const ROOM_WIDTH: usize = 20;
 
 /// Rows of a fixed-width table, a header first and a count last.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct TableEncoder {
     /// Rows written, for the footer.
     rows: u64,
+    /// Rooms' names by id.
+    rooms: RoomNames,
+}
+
+impl TableEncoder {
+    /// A table naming rooms by `rooms`.
+    pub(crate) fn new(rooms: RoomNames) -> Self {
+        TableEncoder { rows: 0, rooms }
+    }
 }
 
 impl Encoder for TableEncoder {
     fn begin(&mut self, out: &mut Vec<u8>) -> io::Result<()> {
         writeln!(
             out,
-            "{:<16}  {:<8}  {:>8}  {:<TAGS_WIDTH$}  SALES",
+            "{:<16}  {:<ROOM_WIDTH$}  {:>8}  {:<TAGS_WIDTH$}  SALES",
             "START (UTC)", "ROOM", "MESSAGES", "TAGS"
         )
     }
@@ -36,7 +48,10 @@ impl Encoder for TableEncoder {
         );
         let room = chat.room_id.map_or_else(
             || "-".to_owned(),
-            |r| r.simple().to_string()[..8].to_owned(),
+            |r| match self.rooms.get(&r) {
+                Some(name) => cut(&printable(name), ROOM_WIDTH),
+                None => r.simple().to_string()[..8].to_owned(),
+            },
         );
         let messages = chat
             .message_count
@@ -44,7 +59,9 @@ impl Encoder for TableEncoder {
         // Text from the API, its control characters escaped before it is measured.
         let tags = cut(&printable(&tag_names(chat)), TAGS_WIDTH);
         let sales = printable(&sales_total(chat)?).into_owned();
-        let line = format!("{start:<16}  {room:<8}  {messages:>8}  {tags:<TAGS_WIDTH$}  {sales}");
+        let line = format!(
+            "{start:<16}  {room:<ROOM_WIDTH$}  {messages:>8}  {tags:<TAGS_WIDTH$}  {sales}"
+        );
         writeln!(out, "{}", line.trim_end())
     }
 

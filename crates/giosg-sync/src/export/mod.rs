@@ -20,7 +20,7 @@
 //!   is refused untouched, and so is a symbolic link (at the file or at its state); files are
 //!   created owner-only (0600), and an existing export file others could read is made so.
 
-use crate::format::{CsvEncoder, Encoder};
+use crate::format::{CsvEncoder, Encoder, RoomNames};
 use crate::refresh::Refresh;
 use crate::{Error, Format, Observer};
 use giosg_model::{Chat, ChatFilter, DateTime, Utc, Uuid};
@@ -148,7 +148,18 @@ impl Export {
         client: &giosg_transport::Client<T>,
         observer: &mut dyn Observer,
     ) -> Result<ExportReport, Error> {
+        // The file is checked (and refused) before any request.
         let (mut session, resume) = Session::open(self)?;
+        if self.format.names_rooms() {
+            let listed = client
+                .rooms(self.org)
+                .include_deleted(true)
+                .iter()
+                .collect();
+            session.encoder = self
+                .format
+                .encoder(self.csv_raw, room_names(listed, observer));
+        }
         let mut listing = client.chats(self.org).filter(self.filter.clone());
         if let Some(checkpoint) = resume {
             listing = listing.resume(checkpoint);
@@ -190,7 +201,19 @@ impl Export {
         observer: &mut (dyn Observer + Send),
     ) -> Result<ExportReport, Error> {
         use futures_util::{FutureExt, TryStreamExt};
+        // The file is checked (and refused) before any request.
         let (mut session, resume) = Session::open(self)?;
+        if self.format.names_rooms() {
+            let listed = client
+                .rooms(self.org)
+                .include_deleted(true)
+                .stream()
+                .try_collect()
+                .await;
+            session.encoder = self
+                .format
+                .encoder(self.csv_raw, room_names(listed, observer));
+        }
         let mut listing = client
             .chats(self.org)
             .filter(self.filter.clone())
@@ -362,7 +385,7 @@ impl Session {
             file,
             len: keep,
             buf: Vec::new(),
-            encoder: export.format.encoder(export.csv_raw),
+            encoder: export.format.encoder(export.csv_raw, RoomNames::default()),
             state,
             refresh: export.refresh,
             now,
@@ -543,5 +566,28 @@ impl Session {
         observer.listed(&completeness);
         self.report.completeness = completeness;
         Ok(self.report)
+    }
+}
+
+/// The rooms' names to show by id, or none (and a warning) when they could not be read: the
+/// export goes on with empty `room_name` cells.
+fn room_names(
+    listed: Result<Vec<giosg_model::Room>, giosg_query::Error>,
+    observer: &mut dyn Observer,
+) -> RoomNames {
+    match listed {
+        Ok(rooms) => std::sync::Arc::new(
+            rooms
+                .into_iter()
+                .filter_map(|r| Some((r.id, r.shown_name()?.to_owned())))
+                .collect(),
+        ),
+        Err(e) => {
+            observer.warning(&format!(
+                "the rooms could not be read ({}); room_name is left empty",
+                e.display_chain()
+            ));
+            RoomNames::default()
+        }
     }
 }

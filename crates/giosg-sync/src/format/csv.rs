@@ -16,12 +16,13 @@ use giosg_model::{Chat, ChatLog, DateTime, MessageType, SenderType, Utc};
 use std::io;
 
 /// The columns of a row per chat.
-pub const CHAT_COLUMNS: [&str; 24] = [
+pub const CHAT_COLUMNS: [&str; 25] = [
     "id",
     "start_time",
     "end_time",
     "updated_at",
     "room_id",
+    "room_name",
     "is_private",
     "is_real_conversation",
     "is_autosuggested",
@@ -44,10 +45,11 @@ pub const CHAT_COLUMNS: [&str; 24] = [
 ];
 
 /// The columns of a row per message (`--csv-logs`).
-pub const LOG_COLUMNS: [&str; 10] = [
+pub const LOG_COLUMNS: [&str; 11] = [
     "chat_id",
     "chat_start_time",
     "room_id",
+    "room_name",
     "log_index",
     "created_at",
     "sender_type",
@@ -61,20 +63,34 @@ pub const LOG_COLUMNS: [&str; 10] = [
 /// (OWASP's list).
 const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 
+/// Rooms' names to show, by id (see [`CsvEncoder::rooms`]).
+pub type RoomNames = std::sync::Arc<std::collections::HashMap<giosg_model::Uuid, String>>;
+
 /// Rows per chat, or per message with `logs`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct CsvEncoder {
     /// A row per message instead of per chat.
     logs: bool,
     /// Text cells as they came, formulas included (`--csv-raw`).
     raw: bool,
+    /// Rooms' names for the `room_name` column (empty where unknown).
+    rooms: RoomNames,
 }
 
 impl CsvEncoder {
     /// A row per chat, or per message when `logs`; text cells a spreadsheet would evaluate
     /// are neutralised.
     pub fn new(logs: bool) -> Self {
-        CsvEncoder { logs, raw: false }
+        CsvEncoder {
+            logs,
+            raw: false,
+            rooms: RoomNames::default(),
+        }
+    }
+
+    /// Fills the `room_name` column from these names (a room not in them gets an empty cell).
+    pub fn rooms(self, rooms: RoomNames) -> Self {
+        CsvEncoder { rooms, ..self }
     }
 
     /// The same rows with every text cell as the API sent it, when `raw` (`--csv-raw`).
@@ -107,16 +123,21 @@ impl Encoder for CsvEncoder {
 
     fn chat(&mut self, chat: &Chat, out: &mut Vec<u8>) -> io::Result<()> {
         let text = Text { raw: self.raw };
+        let room = text.opt(
+            chat.room_id
+                .and_then(|r| self.rooms.get(&r))
+                .map(String::as_str),
+        );
         if self.logs {
             write_rows(
                 out,
                 chat.logs
                     .iter()
                     .enumerate()
-                    .map(|(i, log)| log_row(chat, i, log, text)),
+                    .map(|(i, log)| log_row(chat, &room, i, log, text)),
             )
         } else {
-            write_rows(out, [chat_row(chat, text)?])
+            write_rows(out, [chat_row(chat, &room, text)?])
         }
     }
 }
@@ -217,7 +238,7 @@ pub fn tag_names(chat: &Chat) -> String {
 }
 
 /// The row of a chat.
-fn chat_row(chat: &Chat, text: Text) -> io::Result<Vec<String>> {
+fn chat_row(chat: &Chat, room: &str, text: Text) -> io::Result<Vec<String>> {
     let (sales, currency) = sales_cells(chat)?;
     Ok(vec![
         chat.id.to_string(),
@@ -225,6 +246,7 @@ fn chat_row(chat: &Chat, text: Text) -> io::Result<Vec<String>> {
         time(chat.end_time),
         time(chat.updated_at),
         opt(chat.room_id),
+        room.to_owned(),
         opt(chat.is_private),
         opt(chat.is_real_conversation),
         opt(chat.is_autosuggested),
@@ -248,11 +270,12 @@ fn chat_row(chat: &Chat, text: Text) -> io::Result<Vec<String>> {
 }
 
 /// The row of one message of a chat.
-fn log_row(chat: &Chat, index: usize, log: &ChatLog, text: Text) -> Vec<String> {
+fn log_row(chat: &Chat, room: &str, index: usize, log: &ChatLog, text: Text) -> Vec<String> {
     vec![
         chat.id.to_string(),
         time(chat.start_time),
         opt(chat.room_id),
+        room.to_owned(),
         index.to_string(),
         time(log.created_at),
         opt(log.sender_type.map(SenderType::label)),

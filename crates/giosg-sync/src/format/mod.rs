@@ -4,7 +4,9 @@
 
 mod csv;
 
-pub use self::csv::{neutralised, sales_total, tag_names, CsvEncoder, CHAT_COLUMNS, LOG_COLUMNS};
+pub use self::csv::{
+    neutralised, sales_total, tag_names, CsvEncoder, RoomNames, CHAT_COLUMNS, LOG_COLUMNS,
+};
 
 use giosg_model::Chat;
 use std::io;
@@ -32,13 +34,18 @@ impl Format {
     }
 
     /// Its encoder; `csv_raw` writes CSV text cells as the API sent them (see
-    /// [`CsvEncoder::raw`]).
-    pub fn encoder(self, csv_raw: bool) -> Box<dyn Encoder + Send> {
+    /// [`CsvEncoder::raw`]), `rooms` names the rooms in CSV's `room_name`.
+    pub fn encoder(self, csv_raw: bool, rooms: RoomNames) -> Box<dyn Encoder + Send> {
         match self {
             Format::Jsonl => Box::new(JsonlEncoder),
-            Format::Csv => Box::new(CsvEncoder::new(false).raw(csv_raw)),
-            Format::CsvLogs => Box::new(CsvEncoder::new(true).raw(csv_raw)),
+            Format::Csv => Box::new(CsvEncoder::new(false).raw(csv_raw).rooms(rooms)),
+            Format::CsvLogs => Box::new(CsvEncoder::new(true).raw(csv_raw).rooms(rooms)),
         }
+    }
+
+    /// Whether its records name rooms (CSV's `room_name`).
+    pub fn names_rooms(self) -> bool {
+        self != Format::Jsonl
     }
 }
 
