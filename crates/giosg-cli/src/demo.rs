@@ -87,7 +87,8 @@ pub(crate) async fn run(args: &DemoArgs) -> Result<(), CliError> {
         .await?;
 
     say(format!("\n$ giosg chats summary --org {org}"))?;
-    let figures = summary::collect(&client, org, ChatFilter::new(), 4).await?;
+    let mut figures = summary::collect(&client, org, ChatFilter::new(), 4).await?;
+    figures.names = summary::Names::read(&client, org).await;
     figures
         .render(&mut stdout.lock())
         .map_err(|e| CliError::io("cannot write to stdout", &e))?;

@@ -26,7 +26,9 @@ pub(crate) async fn run(args: &SummaryArgs) -> Result<(), CliError> {
         None => {
             let client = connect::client(&args.api)?;
             let org = connect::org(&args.api, &client).await?;
-            collect(&client, org, filter, args.concurrency.into()).await?
+            let mut summary = collect(&client, org, filter, args.concurrency.into()).await?;
+            summary.names = Names::read(&client, org).await;
+            summary
         }
     };
     let mut out = io::stdout().lock();
@@ -69,6 +71,15 @@ pub(crate) fn offline(
         }
     }
     let mut summary = Summary::default();
+    summary.names = Names {
+        rooms: store
+            .room_names()
+            .map_err(|e| CliError::store(db, &e))?
+            .into_iter()
+            .filter_map(|(id, name)| Some((Uuid::parse_str(&id).ok()?, name)))
+            .collect(),
+        users: store.user_names().map_err(|e| CliError::store(db, &e))?,
+    };
     let mut failed = None;
     store
         .for_each_live(|chat| {
@@ -127,6 +138,67 @@ pub(crate) struct Summary {
     pub per_day: BTreeMap<NaiveDate, u64>,
     /// Chats without a start time.
     pub undated: u64,
+    /// Chats per room (by id; `None`: no room).
+    pub per_room: HashMap<Option<Uuid>, u64>,
+    /// Per operator (by user id, else the name shown): the chats they wrote in, and the name
+    /// shown in the last of them.
+    pub operators: HashMap<String, (u64, Option<String>)>,
+    /// Rooms' and users' names, to show them by name.
+    pub names: Names,
+}
+
+/// Rooms' and users' names by id, to show figures by name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Names {
+    /// Rooms' names to show.
+    pub rooms: HashMap<Uuid, String>,
+    /// Users' full names, by user id (as text: a message's `sender_id`).
+    pub users: HashMap<String, String>,
+}
+
+impl Names {
+    /// The rooms and users of `org`, read once (deleted ones included); what cannot be read is
+    /// said once on stderr, and shown by id.
+    pub(crate) async fn read(client: &Client, org: Uuid) -> Names {
+        let rooms: Result<Vec<giosg_async::Room>, _> = client
+            .rooms(org)
+            .include_deleted(true)
+            .stream()
+            .try_collect()
+            .await;
+        let users: Result<Vec<giosg_async::User>, _> = client
+            .users(org)
+            .include_deleted(true)
+            .stream()
+            .try_collect()
+            .await;
+        let mut names = Names::default();
+        match rooms {
+            Ok(rooms) => {
+                names.rooms = rooms
+                    .into_iter()
+                    .filter_map(|r| Some((r.id, r.shown_name()?.to_owned())))
+                    .collect();
+            }
+            Err(e) => crate::warn::say(&format!(
+                "the rooms could not be read ({}); rooms are shown by id",
+                e.display_chain()
+            )),
+        }
+        match users {
+            Ok(users) => {
+                names.users = users
+                    .into_iter()
+                    .filter_map(|u| Some((u.id.to_string(), u.full_name?)))
+                    .collect();
+            }
+            Err(e) => crate::warn::say(&format!(
+                "the users could not be read ({}); operators are shown by the name in their messages",
+                e.display_chain()
+            )),
+        }
+        names
+    }
 }
 
 impl Summary {
@@ -160,6 +232,80 @@ impl Summary {
         match chat.start_time {
             Some(t) => *self.per_day.entry(t.date_naive()).or_default() += 1,
             None => self.undated += 1,
+        }
+        *self.per_room.entry(chat.room_id).or_default() += 1;
+        let mut wrote: HashMap<String, Option<String>> = HashMap::new();
+        for log in &chat.logs {
+            if log.sender_type != Some(giosg_async::SenderType::Operator) {
+                continue;
+            }
+            let Some(key) = log.sender_id.clone().or_else(|| log.display_name.clone()) else {
+                continue;
+            };
+            let shown = wrote.entry(key).or_default();
+            if log.display_name.is_some() {
+                shown.clone_from(&log.display_name);
+            }
+        }
+        for (key, shown) in wrote {
+            let entry = self.operators.entry(key).or_default();
+            entry.0 += 1;
+            if shown.is_some() {
+                entry.1 = shown;
+            }
+        }
+        Ok(())
+    }
+
+    /// The rows of a by-name section: the ten largest counts, ties by name.
+    fn top(rows: impl IntoIterator<Item = (String, u64)>) -> Vec<(String, u64)> {
+        let mut merged: BTreeMap<String, u64> = BTreeMap::new();
+        for (name, n) in rows {
+            *merged.entry(name).or_default() += n;
+        }
+        let mut rows: Vec<(String, u64)> = merged.into_iter().collect();
+        rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        rows.truncate(10);
+        rows
+    }
+
+    /// Chats per room and the operators with the most chats, by name.
+    fn render_names(&self, out: &mut impl Write) -> io::Result<()> {
+        if self.chats == 0 {
+            return Ok(());
+        }
+        let rooms = Self::top(self.per_room.iter().map(|(room, &n)| {
+            let name = match room {
+                None => "(no room)".to_owned(),
+                Some(id) => self
+                    .names
+                    .rooms
+                    .get(id)
+                    .cloned()
+                    .unwrap_or_else(|| id.to_string()),
+            };
+            (name, n)
+        }));
+        writeln!(out, "chats per room")?;
+        for (name, n) in rooms {
+            writeln!(out, "  {:<32} {n:>8}", giosg_async::printable(&name))?;
+        }
+        if self.operators.is_empty() {
+            return Ok(());
+        }
+        let operators = Self::top(self.operators.iter().map(|(key, (n, shown))| {
+            let name = self
+                .names
+                .users
+                .get(key)
+                .cloned()
+                .or_else(|| shown.clone())
+                .unwrap_or_else(|| key.clone());
+            (name, *n)
+        }));
+        writeln!(out, "operators, by the chats they wrote in")?;
+        for (name, n) in operators {
+            writeln!(out, "  {:<32} {n:>8}", giosg_async::printable(&name))?;
         }
         Ok(())
     }
@@ -221,6 +367,7 @@ impl Summary {
             }
             _ => writeln!(out, "messages per chat    -")?,
         }
+        self.render_names(out)?;
         self.render_chart(out)
     }
 

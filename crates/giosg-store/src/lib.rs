@@ -321,6 +321,13 @@ impl Store {
         }
     }
 
+    /// The file's schema version (`PRAGMA user_version`).
+    fn version(&self) -> Result<i64, Error> {
+        Ok(self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
     /// The organisation the file holds chats of.
     pub fn organisation(&self) -> Result<Option<String>, Error> {
         Ok(self
@@ -561,11 +568,28 @@ impl Store {
         Ok(missing)
     }
 
-    /// The stored rooms' names to show, by id (`display_name`, else `name`).
+    /// The stored rooms' names to show, by id (`display_name`, else `name`; none in a file
+    /// older than schema 4, read as it is).
     pub fn room_names(&self) -> Result<std::collections::HashMap<String, String>, Error> {
+        if self.version()? < 4 {
+            return Ok(Default::default());
+        }
         let mut stmt = self
             .conn
             .prepare("SELECT id, coalesce(display_name, name) FROM rooms WHERE coalesce(display_name, name) IS NOT NULL")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The stored users' full names, by id (none in a file older than schema 4, read as it
+    /// is).
+    pub fn user_names(&self) -> Result<std::collections::HashMap<String, String>, Error> {
+        if self.version()? < 4 {
+            return Ok(Default::default());
+        }
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, full_name FROM users WHERE full_name IS NOT NULL")?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
