@@ -70,15 +70,17 @@ pub(crate) fn offline(
             )));
         }
     }
-    let mut summary = Summary::default();
-    summary.names = Names {
-        rooms: store
-            .room_names()
-            .map_err(|e| CliError::store(db, &e))?
-            .into_iter()
-            .filter_map(|(id, name)| Some((Uuid::parse_str(&id).ok()?, name)))
-            .collect(),
-        users: store.user_names().map_err(|e| CliError::store(db, &e))?,
+    let mut summary = Summary {
+        names: Names {
+            rooms: store
+                .room_names()
+                .map_err(|e| CliError::store(db, &e))?
+                .into_iter()
+                .filter_map(|(id, name)| Some((Uuid::parse_str(&id).ok()?, name)))
+                .collect(),
+            users: store.user_names().map_err(|e| CliError::store(db, &e))?,
+        },
+        ..Summary::default()
     };
     let mut failed = None;
     store
