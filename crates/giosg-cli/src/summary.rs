@@ -440,7 +440,8 @@ impl Summary {
             )?;
         }
         if self.undated > 0 {
-            writeln!(out, "(and {} chats without a start time)", self.undated)?;
+            let s = if self.undated == 1 { "" } else { "s" };
+            writeln!(out, "(and {} chat{s} without a start time)", self.undated)?;
         }
         Ok(())
     }

@@ -1,9 +1,73 @@
 //! `cargo xtask bench`, part 4: the export's peak RSS against the number of chats, each size on
 //! its own mock (the runs are measured by [`super::export::once`]; this summarises them).
 
-use super::proc::Usage;
+use super::env::Bins;
+use super::proc::{self, Mock, Usage};
 use super::report::Report;
 use super::stats::Stat;
+use super::{step, MOCK_TIMEOUT, RUN_TIMEOUT, TOKEN};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// The hostile page's unknown member, in bytes: under the 32 MiB body cap.
+const HOSTILE_BYTES: usize = 30_000_000;
+/// The most a client may hold for it, in MiB: the decoding budget (4 bytes per body byte,
+/// plus 16 MiB) and the body itself, with room for the process.
+const HOSTILE_TARGET_MIB: f64 = 5.0 * 30.0 + 16.0 + 48.0;
+
+/// A page of one chat whose unknown member is 30 MB of empty arrays (`[],[],…`): what the
+/// decoder's memory budget refuses, and the client's peak RSS while it does. Before the
+/// budget, 349 MB.
+pub(super) fn hostile_page(bins: &Bins, tmp: &Path, report: &mut Report) -> Result<(), String> {
+    step("memory: a 30 MB page of empty arrays in a member the model does not know");
+    let fixture = tmp.join("hostile.json");
+    let mut body = String::with_capacity(HOSTILE_BYTES + 200);
+    body.push_str(r#"[{"id": "58f5055c-56e0-11e5-9354-6c4008c08dfe", "x_junk": ["#);
+    while body.len() < HOSTILE_BYTES {
+        body.push_str("[],");
+    }
+    body.push_str("[]]}]");
+    std::fs::write(&fixture, &body).map_err(|e| format!("{}: {e}", fixture.display()))?;
+    drop(body);
+    let mock = Mock::start_fixture(&bins.mock, &fixture, 1, TOKEN, None, MOCK_TIMEOUT)?;
+    let mut runs = Vec::new();
+    for _ in 0..3 {
+        let mut cmd = Command::new(&bins.giosg);
+        cmd.args(["chats", "list", "--format", "jsonl", "--org", &mock.org])
+            .args(["--base-url", &mock.base_url, "--max-attempts", "1"])
+            .env("GIOSG_API_TOKEN", TOKEN)
+            .stdout(Stdio::null());
+        let log = tmp.join("hostile.log");
+        let usage = proc::measure(&mut cmd, &log, RUN_TIMEOUT)?;
+        let said = std::fs::read_to_string(&log).unwrap_or_default();
+        if !said.contains("bad response") {
+            return Err(format!(
+                "the hostile page was not refused as a bad response: {said}"
+            ));
+        }
+        runs.push(usage.rss_mib);
+    }
+    let _ = std::fs::remove_file(&fixture);
+    let stat = Stat::of(&runs);
+    report.row(
+        "peak RSS, `giosg chats list` refusing a 30 MB page of empty arrays in an unknown member",
+        stat.show(1, " MiB"),
+        "349 MB before the decoding budget",
+        format!(
+            "{:.2}x the body",
+            stat.median * 1_048_576.0 / HOSTILE_BYTES as f64
+        ),
+        format!("<= {HOSTILE_TARGET_MIB} MiB"),
+        Some(stat.max <= HOSTILE_TARGET_MIB),
+    );
+    report.notes.push(format!(
+        "Hostile page: giosg-mock serving one chat whose member `x_junk` is {HOSTILE_BYTES} bytes \
+         of `[],`; `giosg chats list` (one attempt) must refuse it as a bad response (exit 6, \
+         the decoding budget of `giosg_model::BUDGET_PER_BODY_BYTE` per body byte plus \
+         `BUDGET_BASE`); three runs, the largest peak RSS checked."
+    ));
+    Ok(())
+}
 
 /// Part 4: peak RSS of the export against the number of chats.
 pub(super) fn section(memory: &[(usize, Vec<Usage>)], report: &mut Report) {

@@ -194,6 +194,7 @@ fn run(quick: bool) -> Result<(), String> {
     }
     memory.sort_by_key(|(n, _)| *n);
     memory::section(&memory, &mut report);
+    memory::hostile_page(&bins, &tmp, &mut report)?;
     sync::section(&config, &bins, &tmp, &mut report)?;
     // Last: it runs a mock in this process, whose heap every child forked after it would
     // inherit, and report in its `ru_maxrss`, until it execs.

@@ -57,3 +57,30 @@ fn a_token_denied_users_is_told_so() {
     let line = out.fails(3).to_owned();
     assert!(line.contains("403"), "{line}");
 }
+
+#[test]
+fn a_token_denied_users_still_summarises_chats_with_one_warning() {
+    let mock = giosg_mock::MockServer::builder()
+        .generated(81, 30)
+        .deny_users(true)
+        .start()
+        .unwrap();
+    let out = run(&mut crate::common::chats(&mock, "summary", &[]));
+    let text = out.ok();
+    assert!(text.contains("chats per room"), "{text}");
+    assert!(
+        text.contains("Customer page") || text.contains("Shop"),
+        "rooms by name: {text}"
+    );
+    let warnings: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("warning"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{}", out.stderr);
+    assert!(
+        warnings[0].contains("users could not be read"),
+        "{}",
+        out.stderr
+    );
+}
