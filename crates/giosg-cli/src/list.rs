@@ -54,12 +54,7 @@ pub(crate) async fn room_names(client: &Client, org: Uuid) -> RoomNames {
         .try_collect()
         .await;
     match listed {
-        Ok(rooms) => std::sync::Arc::new(
-            rooms
-                .into_iter()
-                .filter_map(|r| Some((r.id, r.shown_name()?.to_owned())))
-                .collect(),
-        ),
+        Ok(rooms) => giosg_sync::format::room_names(rooms),
         Err(e) => {
             crate::warn::say(&format!(
                 "the rooms could not be read ({}); rooms are shown by id",

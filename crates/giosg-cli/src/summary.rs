@@ -72,12 +72,14 @@ pub(crate) fn offline(
     }
     let mut summary = Summary {
         names: Names {
-            rooms: store
-                .room_names()
-                .map_err(|e| CliError::store(db, &e))?
-                .into_iter()
-                .filter_map(|(id, name)| Some((Uuid::parse_str(&id).ok()?, name)))
-                .collect(),
+            rooms: std::sync::Arc::new(
+                store
+                    .room_names()
+                    .map_err(|e| CliError::store(db, &e))?
+                    .into_iter()
+                    .filter_map(|(id, name)| Some((Uuid::parse_str(&id).ok()?, name)))
+                    .collect(),
+            ),
             users: store.user_names().map_err(|e| CliError::store(db, &e))?,
         },
         ..Summary::default()
@@ -153,7 +155,7 @@ pub(crate) struct Summary {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Names {
     /// Rooms' names to show.
-    pub rooms: HashMap<Uuid, String>,
+    pub rooms: giosg_sync::format::RoomNames,
     /// Users' full names, by user id (as text: a message's `sender_id`).
     pub users: HashMap<String, String>,
 }
@@ -162,31 +164,17 @@ impl Names {
     /// The rooms and users of `org`, read once (deleted ones included); what cannot be read is
     /// said once on stderr, and shown by id.
     pub(crate) async fn read(client: &Client, org: Uuid) -> Names {
-        let rooms: Result<Vec<giosg_async::Room>, _> = client
-            .rooms(org)
-            .include_deleted(true)
-            .stream()
-            .try_collect()
-            .await;
+        let rooms = crate::list::room_names(client, org).await;
         let users: Result<Vec<giosg_async::User>, _> = client
             .users(org)
             .include_deleted(true)
             .stream()
             .try_collect()
             .await;
-        let mut names = Names::default();
-        match rooms {
-            Ok(rooms) => {
-                names.rooms = rooms
-                    .into_iter()
-                    .filter_map(|r| Some((r.id, r.shown_name()?.to_owned())))
-                    .collect();
-            }
-            Err(e) => crate::warn::say(&format!(
-                "the rooms could not be read ({}); rooms are shown by id",
-                e.display_chain()
-            )),
-        }
+        let mut names = Names {
+            rooms,
+            users: HashMap::new(),
+        };
         match users {
             Ok(users) => {
                 names.users = users

@@ -576,12 +576,7 @@ fn room_names(
     observer: &mut dyn Observer,
 ) -> RoomNames {
     match listed {
-        Ok(rooms) => std::sync::Arc::new(
-            rooms
-                .into_iter()
-                .filter_map(|r| Some((r.id, r.shown_name()?.to_owned())))
-                .collect(),
-        ),
+        Ok(rooms) => crate::format::room_names(rooms),
         Err(e) => {
             observer.warning(&format!(
                 "the rooms could not be read ({}); room_name is left empty",

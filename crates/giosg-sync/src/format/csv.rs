@@ -66,6 +66,16 @@ const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 /// Rooms' names to show, by id (see [`CsvEncoder::rooms`]).
 pub type RoomNames = std::sync::Arc<std::collections::HashMap<giosg_model::Uuid, String>>;
 
+/// The names to show of these rooms (`Room::shown_name`), by id.
+pub fn room_names(rooms: impl IntoIterator<Item = giosg_model::Room>) -> RoomNames {
+    std::sync::Arc::new(
+        rooms
+            .into_iter()
+            .filter_map(|r| Some((r.id, r.shown_name()?.to_owned())))
+            .collect(),
+    )
+}
+
 /// Rows per chat, or per message with `logs`.
 #[derive(Debug, Clone)]
 pub struct CsvEncoder {

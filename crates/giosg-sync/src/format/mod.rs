@@ -5,7 +5,8 @@
 mod csv;
 
 pub use self::csv::{
-    neutralised, sales_total, tag_names, CsvEncoder, RoomNames, CHAT_COLUMNS, LOG_COLUMNS,
+    neutralised, room_names, sales_total, tag_names, CsvEncoder, RoomNames, CHAT_COLUMNS,
+    LOG_COLUMNS,
 };
 
 use giosg_model::Chat;
