@@ -175,8 +175,6 @@ impl Text {
     }
 }
 
-/// `text` with a `'` in front when a spreadsheet would evaluate it (it begins with one of
-/// [`FORMULA_STARTS`]); otherwise unchanged.
 /// A cell of text from the API as a spreadsheet may open it: with a `'` in front when it
 /// begins with a character that makes a formula (`=`, `+`, `-`, `@`, tab, carriage return).
 pub fn neutralised(text: String) -> String {
