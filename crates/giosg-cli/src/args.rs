@@ -400,9 +400,14 @@ pub(crate) struct SyncArgs {
     /// The filters the database is for (a database keeps one set).
     #[command(flatten)]
     pub filter: FilterArgs,
-    /// The SQLite database to create or update.
-    #[arg(long, value_name = "FILE")]
-    pub db: PathBuf,
+    /// The copy to create or update: a SQLite file, or a PostgreSQL database
+    /// (postgres://USER@HOST:PORT/DBNAME[?sslmode=disable|prefer|require|verify-full]; a
+    /// password in the URL or in PGPASSWORD is never printed).
+    #[arg(long, value_name = "FILE|URL")]
+    pub db: String,
+    /// The PostgreSQL schema the copy is in (default giosg).
+    #[arg(long, value_name = "NAME", requires = "db")]
+    pub db_schema: Option<String>,
     /// Which chats a rerun lists again.
     #[command(flatten)]
     pub follow: FollowArgs,
@@ -424,10 +429,13 @@ pub(crate) struct SummaryArgs {
     /// The filters.
     #[command(flatten)]
     pub filter: FilterArgs,
-    /// Summarise the chats a `giosg chats sync` database holds, offline (no request is sent;
-    /// chats the server no longer serves are left out).
-    #[arg(long, value_name = "FILE")]
-    pub db: Option<PathBuf>,
+    /// Summarise the chats a `giosg chats sync` copy holds (a SQLite file or a postgres://
+    /// URL), offline (no request is sent; chats the server no longer serves are left out).
+    #[arg(long, value_name = "FILE|URL")]
+    pub db: Option<String>,
+    /// The PostgreSQL schema the copy is in (default giosg).
+    #[arg(long, value_name = "NAME", requires = "db")]
+    pub db_schema: Option<String>,
     /// The page to start from (default 1).
     #[arg(long, value_name = "N")]
     pub page: Option<u32>,

@@ -84,3 +84,15 @@ pub(crate) async fn org(api: &ApiArgs, client: &Client) -> Result<giosg_async::U
     eprintln!("giosg: --org not given: reading organisation {org}, the token's user's");
     Ok(org)
 }
+
+/// The copy `--db` and `--db-schema` name: a SQLite file, or a schema of a PostgreSQL
+/// database (the store's rule: [`giosg_sync::Location::parse`]).
+pub(crate) fn location(db: &str, schema: Option<&str>) -> Result<giosg_sync::Location, CliError> {
+    let location = giosg_sync::Location::parse(db).map_err(|e| CliError::usage(e.to_string()))?;
+    match schema {
+        None => Ok(location),
+        Some(name) => location
+            .schema(name)
+            .map_err(|e| CliError::usage(format!("--db-schema: {e}"))),
+    }
+}

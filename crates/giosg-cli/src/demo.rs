@@ -125,27 +125,28 @@ pub(crate) async fn run(args: &DemoArgs) -> Result<(), CliError> {
         db.display()
     ))?;
     let options = giosg_sync::SyncOptions::new(org, ChatFilter::new());
-    let store =
-        giosg_sync::Store::open(&db, &options.listing()).map_err(|e| CliError::store(&db, &e))?;
+    let store = giosg_sync::Store::open(&db, &options.listing())
+        .map_err(|e| CliError::store(&db.display(), &e))?;
     let (store, report) = giosg_sync::sync(&client, store, &options, &mut ())
         .await
-        .map_err(|e| CliError::copy(&e, org, &db))?;
+        .map_err(|e| CliError::copy(&e, org, &db.display()))?;
     say(format!("synced {report}"))?;
     let query = "SELECT date(start_time) AS day, count(*) AS chats FROM chats \
                  WHERE missing_since IS NULL GROUP BY day ORDER BY day DESC LIMIT 5";
     say(format!("\n$ sqlite3 {} \"{query}\"", db.display()))?;
-    let rows = store
-        .connection()
-        .prepare(query)
-        .and_then(|mut stmt| {
-            stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
-                .collect::<Result<Vec<_>, _>>()
+    drop(store);
+    let rows = rusqlite::Connection::open(&db)
+        .and_then(|conn| {
+            let mut stmt = conn.prepare(query)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
+                .collect::<Result<Vec<_>, _>>();
+            rows
         })
-        .map_err(|e| CliError::store(&db, &e.into()))?;
+        .map_err(|e| CliError::store(&db.display(), &e.into()))?;
     for (day, chats) in rows {
         say(format!("{day}|{chats}"))?;
     }
-    drop(store);
     say(
         "\nNow with your own organisation (in a checkout, `giosg` is \
          `cargo run --release -p giosg-cli --`):\n  \

@@ -231,27 +231,31 @@ impl CliError {
 }
 
 impl CliError {
-    /// A store failure on `path`: another listing's file, an unproven one, a newer schema or
-    /// a symbolic link is a usage error (exit 2); anything else a local one (exit 1).
-    pub(crate) fn store(path: &std::path::Path, e: &giosg_sync::StoreError) -> Self {
+    /// A store failure on `db` (a file or a PostgreSQL database, its password masked):
+    /// another listing's copy, an unproven one, a newer schema, a symbolic link or a location
+    /// that cannot be used is a usage error (exit 2); a PostgreSQL server that cannot be
+    /// reached or went away a network one (exit 5); anything else a local one (exit 1).
+    pub(crate) fn store(db: &dyn fmt::Display, e: &giosg_sync::StoreError) -> Self {
         use giosg_sync::StoreError as E;
-        let message = format!("{}: {}", path.display(), chain(e));
+        let message = format!("{db}: {}", chain(e));
         match e {
-            E::OtherListing { .. } | E::UnprovenListing { .. } | E::NewerSchema(_) | E::Symlink => {
-                Self::usage(message)
-            }
+            E::OtherListing { .. }
+            | E::UnprovenListing { .. }
+            | E::NewerSchema(_)
+            | E::Symlink
+            | E::Location(_) => Self::usage(message),
+            E::Connection(_) => Self::new(Failure::Network, message),
             _ => Self::new(Failure::Local, message),
         }
     }
 
     /// A failure of a sync or an export (into `path`), classified by what failed.
-    pub(crate) fn copy(e: &giosg_sync::Error, org: Uuid, path: &std::path::Path) -> Self {
+    pub(crate) fn copy(e: &giosg_sync::Error, org: Uuid, path: &dyn fmt::Display) -> Self {
         use giosg_sync::Error as E;
         match e {
             E::Api(api) => Self::from_giosg(api, Some(org)),
             E::Stopped { source, done } => Self::from_giosg(source, Some(org)).context(format!(
-                "{done} chats stored or written into {} before it stopped; run the same command again to go on",
-                path.display()
+                "{done} chats stored or written into {path} before it stopped; run the same command again to go on"
             )),
             E::Store(store) => Self::store(path, store),
             E::Refused { .. } | E::Unsupported(_) => Self::usage(chain(e)),

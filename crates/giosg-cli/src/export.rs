@@ -58,7 +58,7 @@ pub(crate) async fn run_export(
     let mut bar = Progress::new(progress);
     let outcome = export.run(client, &mut bar).await;
     bar.end(outcome.is_ok());
-    outcome.map_err(|e| CliError::copy(&e, export.org, &export.out))
+    outcome.map_err(|e| CliError::copy(&e, export.org, &export.out.display()))
 }
 
 /// One line: `exported 12 new chats and 3 updated to FILE (resumed ...)`.

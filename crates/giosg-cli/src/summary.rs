@@ -22,7 +22,11 @@ const MAX_ROWS: i64 = 62;
 pub(crate) async fn run(args: &SummaryArgs) -> Result<(), CliError> {
     let filter = args.filter.to_filter_from(args.page)?;
     let summary = match &args.db {
-        Some(db) => offline(db, args.api.org, &filter)?,
+        Some(db) => offline(
+            &connect::location(db, args.db_schema.as_deref())?,
+            args.api.org,
+            &filter,
+        )?,
         None => {
             let client = connect::client(&args.api)?;
             let org = connect::org(&args.api, &client).await?;
@@ -45,14 +49,13 @@ pub(crate) async fn run(args: &SummaryArgs) -> Result<(), CliError> {
 /// selects, offline: the file is opened read-only, and its organisation is its own (`org`, when
 /// given, must be it).
 pub(crate) fn offline(
-    db: &std::path::Path,
+    db: &giosg_sync::Location,
     org: Option<Uuid>,
     filter: &ChatFilter,
 ) -> Result<Summary, CliError> {
-    if !db.exists() {
+    if db.path().is_some_and(|path| !path.exists()) {
         return Err(CliError::usage(format!(
-            "{}: no such database; create it with `giosg chats sync --db`",
-            db.display()
+            "{db}: no such database; create it with `giosg chats sync --db`"
         )));
     }
     if filter.page.is_some() || filter.since_id.is_some() || filter.ordering.is_some() {
@@ -65,8 +68,7 @@ pub(crate) fn offline(
     if let (Some(org), Some(holds)) = (org, &holds) {
         if org.to_string() != *holds {
             return Err(CliError::usage(format!(
-                "{} holds the chats of organisation {holds}, not {org}: leave out --org, or give the database of {org}",
-                db.display()
+                "{db} holds the chats of organisation {holds}, not {org}: leave out --org, or give the database of {org}"
             )));
         }
     }

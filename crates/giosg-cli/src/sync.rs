@@ -1,13 +1,12 @@
-//! `giosg chats sync`: keeps a local SQLite copy true to the API, with the copy library
+//! `giosg chats sync`: keeps a copy (a SQLite file, or a PostgreSQL database) true to the API, with the copy library
 //! ([`giosg_sync::sync`]); here are its flags, messages, progress and exit codes.
 
 use crate::args::SyncArgs;
 use crate::connect;
 use crate::error::CliError;
 use crate::progress::Progress;
-use giosg_sync::{Refresh, Store, SyncOptions};
+use giosg_sync::{Location, Refresh, Store, SyncOptions};
 use std::io::{self, IsTerminal};
-use std::path::Path;
 use std::time::Instant;
 
 /// Runs `giosg chats sync`, then says on stderr what it did.
@@ -18,6 +17,7 @@ pub(crate) async fn run(args: &SyncArgs) -> Result<(), CliError> {
         ));
     }
     let filter = args.filter.to_filter()?;
+    let db = connect::location(&args.db, args.db_schema.as_deref())?;
     let client = connect::client(&args.api)?;
     let options = SyncOptions::new(connect::org(&args.api, &client).await?, filter)
         .refresh(Refresh::lookback(args.follow.lookback))
@@ -25,31 +25,29 @@ pub(crate) async fn run(args: &SyncArgs) -> Result<(), CliError> {
         .concurrency(args.concurrency.into());
     let listing = options.listing();
     let store = if args.full {
-        Store::adopt(&args.db, &listing)
+        Store::adopt(&db, &listing)
     } else {
-        Store::open(&args.db, &listing)
+        Store::open(&db, &listing)
     }
-    .map_err(|e| CliError::store(&args.db, &e))?;
-    say_opened(&args.db, &store);
+    .map_err(|e| CliError::store(&db, &e))?;
+    say_opened(&db, &store);
     let started = Instant::now();
     let mut progress = Progress::new(io::stderr().is_terminal());
     let outcome = giosg_sync::sync(&client, store, &options, &mut progress).await;
     progress.end(outcome.is_ok());
-    let (_, report) = outcome.map_err(|e| CliError::copy(&e, options.org, &args.db))?;
+    let (_, report) = outcome.map_err(|e| CliError::copy(&e, options.org, &db))?;
     eprintln!(
-        "giosg: synced {report} into {} in {:.1} s",
-        args.db.display(),
+        "giosg: synced {report} into {db} in {:.1} s",
         started.elapsed().as_secs_f64()
     );
     Ok(())
 }
 
 /// Says on stderr that a database others could read was made owner-only.
-fn say_opened(db: &Path, store: &Store) {
+fn say_opened(db: &Location, store: &Store) {
     if let Some(mode) = store.opened().tightened_from {
         eprintln!(
-            "giosg: {} could be read by others (mode {mode:o}); it holds conversations and personal data, so it is now readable by its owner only (600)",
-            db.display()
+            "giosg: {db} could be read by others (mode {mode:o}); it holds conversations and personal data, so it is now readable by its owner only (600)"
         );
     }
 }

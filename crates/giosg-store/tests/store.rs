@@ -59,9 +59,14 @@ fn decimal_of(s: Option<String>) -> Option<giosg_model::Decimal> {
     s.map(|s| s.parse().unwrap())
 }
 
+/// The store's file, opened beside the store to read it with SQL.
+fn sql(path: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(path).unwrap()
+}
+
 /// A chat rebuilt from its rows alone (not from the stored JSON).
-fn from_rows(store: &Store, id: Uuid) -> Chat {
-    let conn = store.connection();
+fn from_rows(path: &Path, id: Uuid) -> Chat {
+    let conn = sql(path);
     let key = id.to_string();
     let mut chat = conn
         .query_row("SELECT * FROM chats WHERE id = ?1", [&key], |r| {
@@ -182,8 +187,8 @@ fn from_rows(store: &Store, id: Uuid) -> Chat {
 #[test]
 fn the_schema_is_as_documented() {
     let path = temp("schema");
-    let store = open(&path);
-    let conn = store.connection();
+    let _store = open(&path);
+    let conn = sql(&path);
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
@@ -227,7 +232,7 @@ fn a_chat_read_back_from_its_rows_equals_the_chat_decoded() {
     let chats = giosg_mock::generate(5, 300);
     assert_eq!(upsert(&mut store, &chats).new, 300);
     for chat in &chats {
-        assert_eq!(&from_rows(&store, chat.id), chat);
+        assert_eq!(&from_rows(&path, chat.id), chat);
     }
     // And from the JSON, unknown members included.
     let mut live = Vec::new();
@@ -249,9 +254,8 @@ fn upserts_tell_new_updated_and_unchanged_and_replace_children() {
         .extra
         .insert("is_encrypted".into(), serde_json::json!(true));
     assert_eq!(counts(upsert(&mut store, &chats)), (0, 2, 18));
-    assert_eq!(from_rows(&store, chats[3].id), chats[3]);
-    let json: String = store
-        .connection()
+    assert_eq!(from_rows(&path, chats[3].id), chats[3]);
+    let json: String = sql(&path)
         .query_row(
             "SELECT json FROM chats WHERE id = ?1",
             [chats[4].id.to_string()],
@@ -259,8 +263,7 @@ fn upserts_tell_new_updated_and_unchanged_and_replace_children() {
         )
         .unwrap();
     assert!(json.contains(r#""is_encrypted":true"#));
-    let logs: i64 = store
-        .connection()
+    let logs: i64 = sql(&path)
         .query_row(
             "SELECT count(*) FROM chat_logs WHERE chat_id = ?1",
             [chats[3].id.to_string()],
@@ -478,19 +481,19 @@ fn a_version_1_file_is_migrated_keeping_every_row() {
     assert!(matches!(err, Error::UnprovenListing { .. }), "{err}");
     assert!(err.to_string().contains("--full"), "{err}");
     let store = Store::adopt(&v1, &listing(&ChatFilter::new())).unwrap();
-    let fresh = open(&temp("migrate-fresh"));
+    let fresh_path = temp("migrate-fresh");
+    let _fresh = open(&fresh_path);
     assert_eq!(
-        schema_of(store.connection()),
-        schema_of(fresh.connection()),
+        schema_of(&sql(&v1)),
+        schema_of(&sql(&fresh_path)),
         "the migrated schema is the current one"
     );
-    let version: i64 = store
-        .connection()
+    let version: i64 = sql(&v1)
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
     assert_eq!(version, giosg_store::SCHEMA_VERSION);
     for chat in &chats {
-        assert_eq!(from_rows(&store, chat.id), *chat);
+        assert_eq!(from_rows(&v1, chat.id), *chat);
     }
     assert_eq!(store.counts().unwrap(), (120, 1));
     assert_eq!(
@@ -499,10 +502,8 @@ fn a_version_1_file_is_migrated_keeping_every_row() {
         "an adopted file lists everything once"
     );
     let fk: Vec<String> = {
-        let mut stmt = store
-            .connection()
-            .prepare("PRAGMA foreign_key_check")
-            .unwrap();
+        let conn = sql(&v1);
+        let mut stmt = conn.prepare("PRAGMA foreign_key_check").unwrap();
         stmt.query_map([], |r| r.get(0))
             .unwrap()
             .collect::<Result<_, _>>()
@@ -523,7 +524,7 @@ fn sql_answers_with_sqlite_functions_and_words() {
     let mut store = open(&path);
     let chats = giosg_mock::generate(19, 200);
     upsert(&mut store, &chats);
-    let conn = store.connection();
+    let conn = sql(&path);
     let cut = chats[100].start_time.unwrap();
     let since = cut.format("%Y-%m-%d %H:%M:%S").to_string();
     let want = chats
@@ -585,7 +586,7 @@ fn rooms_and_users_are_kept_and_marked_and_joined_by_name() {
     assert_eq!(store.store_users(&users).unwrap(), 0);
     assert_eq!(store.store_rooms(&rooms[1..]).unwrap(), 1, "one room gone");
     assert_eq!(store.store_rooms(&rooms[1..]).unwrap(), 0, "marked once");
-    let conn = store.connection();
+    let conn = sql(&path);
     let kept: i64 = conn
         .query_row("SELECT count(*) FROM rooms", [], |r| r.get(0))
         .unwrap();

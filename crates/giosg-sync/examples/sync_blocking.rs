@@ -5,7 +5,7 @@
 //! directory: a first sync, then one after some chats ended and new ones came.
 
 use giosg_blocking::{ChatFilter, Client, Uuid};
-use giosg_sync::{Observer, Store, SyncOptions};
+use giosg_sync::{Location, Observer, Store, SyncOptions};
 
 /// Prints a dot every 1,000 chats.
 #[derive(Default)]
@@ -26,7 +26,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(org) = args.first() {
         let db = args.get(1).map_or("chats.db", String::as_str);
         let options = SyncOptions::new(Uuid::parse_str(org)?, ChatFilter::new());
-        let mut store = Store::open(db.as_ref(), &options.listing())?;
+        // A SQLite file, or a postgres:// URL (with giosg-sync's feature `postgres`).
+        let mut store = Store::open(Location::parse(db)?, &options.listing())?;
         let report = giosg_sync::sync_blocking(
             &Client::builder().build()?,
             &mut store,

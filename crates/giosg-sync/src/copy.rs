@@ -431,7 +431,7 @@ mod tests {
 
     fn store(name: &str, options: &SyncOptions) -> (tempfile::TempDir, Store) {
         let dir = tempfile::Builder::new().prefix(name).tempdir().unwrap();
-        let store = Store::open(&dir.path().join("chats.db"), &options.listing()).unwrap();
+        let store = Store::open(dir.path().join("chats.db"), &options.listing()).unwrap();
         (dir, store)
     }
 

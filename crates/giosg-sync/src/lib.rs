@@ -55,4 +55,4 @@ pub use refresh::Refresh;
 
 // What a copy is made of, so that one dependency is enough next to a client.
 pub use giosg_query::{Anomaly, Checkpoint, Completeness, ListingIdentity};
-pub use giosg_store::{Error as StoreError, Opened, Store, Upserted};
+pub use giosg_store::{Error as StoreError, Location, Opened, Store, Upserted};

@@ -83,7 +83,7 @@ fn an_open_chat_from_two_years_ago_that_ended_is_current_after_the_next_run() {
     let client = client(&mock);
     let dir = tempfile::tempdir().unwrap();
     let options = SyncOptions::new(mock.org(), ChatFilter::new());
-    let mut store = Store::open(&dir.path().join("chats.db"), &options.listing()).unwrap();
+    let mut store = Store::open(dir.path().join("chats.db"), &options.listing()).unwrap();
     let first = giosg_sync::sync_blocking(&client, &mut store, &options, &mut ()).unwrap();
     assert_eq!(first.stored.new, 2_000);
     let full_requests = first.completeness.requests;

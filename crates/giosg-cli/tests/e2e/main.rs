@@ -11,6 +11,8 @@ mod flags;
 mod formats;
 mod injection;
 mod lossless;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod queries;
 mod secrets;
 mod shell;
