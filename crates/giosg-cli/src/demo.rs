@@ -4,7 +4,7 @@
 
 use crate::args::{ApiArgs, DemoArgs, Format};
 use crate::connect;
-use crate::error::CliError;
+use crate::error::{CliError, Failure};
 use crate::export::{describe, run_export};
 use crate::list::Listing;
 use crate::output;
@@ -143,7 +143,7 @@ pub(crate) async fn run(args: &DemoArgs) -> Result<(), CliError> {
                 .collect::<Result<Vec<_>, _>>();
             rows
         })
-        .map_err(|e| CliError::store(&db.display(), &e.into()))?;
+        .map_err(|e| CliError::new(Failure::Local, format!("{}: SQLite: {e}", db.display())))?;
     for (day, chats) in rows {
         say(format!("{day}|{chats}"))?;
     }

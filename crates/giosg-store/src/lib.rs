@@ -155,13 +155,13 @@ impl std::error::Error for DatabaseError {
     }
 }
 
-impl From<rusqlite::Error> for Error {
-    fn from(e: rusqlite::Error) -> Self {
-        Error::Sqlite(DatabaseError {
-            words: sqlite_words(&e),
-            source: Box::new(e),
-        })
-    }
+/// A SQLite failure as this crate's error (a function, not a `From`: rusqlite's type stays
+/// out of this crate's API).
+pub(crate) fn sqlite(e: rusqlite::Error) -> Error {
+    Error::Sqlite(DatabaseError {
+        words: sqlite_words(&e),
+        source: Box::new(e),
+    })
 }
 
 /// What a SQLite failure means for the person who ran the command, in plain words.

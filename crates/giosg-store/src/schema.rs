@@ -220,7 +220,9 @@ pub const SCHEMA: &str = concat!(schema_v2!(), migrate_2_to_3!(), migrate_3_to_4
 
 /// Brings the schema to [`SCHEMA_VERSION`].
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), Error> {
-    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(crate::sqlite)?;
     if version > SCHEMA_VERSION {
         return Err(Error::NewerSchema(version));
     }
@@ -229,25 +231,28 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), Error> {
     }
     // Tables are renamed and dropped: their foreign keys must not act meanwhile (the pragma
     // is a no-op inside a transaction, so it goes around it).
-    conn.pragma_update(None, "foreign_keys", false)?;
-    let tx = conn.transaction()?;
+    conn.pragma_update(None, "foreign_keys", false)
+        .map_err(crate::sqlite)?;
+    let tx = conn.transaction().map_err(crate::sqlite)?;
     match version {
-        0 => tx.execute_batch(SCHEMA)?,
+        0 => tx.execute_batch(SCHEMA).map_err(crate::sqlite)?,
         1 => {
-            tx.execute_batch(MIGRATE_1_TO_2)?;
-            tx.execute_batch(MIGRATE_2_TO_3)?;
-            tx.execute_batch(MIGRATE_3_TO_4)?;
+            tx.execute_batch(MIGRATE_1_TO_2).map_err(crate::sqlite)?;
+            tx.execute_batch(MIGRATE_2_TO_3).map_err(crate::sqlite)?;
+            tx.execute_batch(MIGRATE_3_TO_4).map_err(crate::sqlite)?;
         }
         2 => {
-            tx.execute_batch(MIGRATE_2_TO_3)?;
-            tx.execute_batch(MIGRATE_3_TO_4)?;
+            tx.execute_batch(MIGRATE_2_TO_3).map_err(crate::sqlite)?;
+            tx.execute_batch(MIGRATE_3_TO_4).map_err(crate::sqlite)?;
         }
-        3 => tx.execute_batch(MIGRATE_3_TO_4)?,
+        3 => tx.execute_batch(MIGRATE_3_TO_4).map_err(crate::sqlite)?,
         _ => unreachable!("versions above {SCHEMA_VERSION} are refused above"),
     }
-    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-    tx.commit()?;
-    conn.pragma_update(None, "foreign_keys", true)?;
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+        .map_err(crate::sqlite)?;
+    tx.commit().map_err(crate::sqlite)?;
+    conn.pragma_update(None, "foreign_keys", true)
+        .map_err(crate::sqlite)?;
     Ok(())
 }
 

@@ -35,18 +35,25 @@ impl Sqlite {
 
     fn open_with(path: &Path, listing: &ListingIdentity, adopt: bool) -> Result<Sqlite, Error> {
         let opened = file::prepare(path)?;
-        let mut conn = Connection::open(path)?;
-        conn.pragma_update(None, "page_size", 8192)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        let mut conn = Connection::open(path).map_err(crate::sqlite)?;
+        conn.pragma_update(None, "page_size", 8192)
+            .map_err(crate::sqlite)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(crate::sqlite)?;
         // In WAL mode NORMAL is safe against a killed process (a power cut may lose the last
         // transactions, never consistency); a 32 MiB page cache keeps the indexes in memory.
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.pragma_update(None, "cache_size", -32_768)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(crate::sqlite)?;
+        conn.pragma_update(None, "cache_size", -32_768)
+            .map_err(crate::sqlite)?;
         // Checkpoint the WAL every 64 MiB rather than 4 MiB: fewer syncs to disk while a big
         // sync writes.
-        conn.pragma_update(None, "wal_autocheckpoint", 16_384)?;
-        conn.pragma_update(None, "foreign_keys", true)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "wal_autocheckpoint", 16_384)
+            .map_err(crate::sqlite)?;
+        conn.pragma_update(None, "foreign_keys", true)
+            .map_err(crate::sqlite)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(crate::sqlite)?;
         migrate(&mut conn)?;
         let org = listing.org().to_string();
         let found: Option<(String, Option<String>, Option<String>)> = conn
@@ -55,7 +62,8 @@ impl Sqlite {
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
-            .optional()?;
+            .optional()
+            .map_err(crate::sqlite)?;
         let other = |found: String| Error::OtherListing {
             found,
             wanted: listing.to_string(),
@@ -65,7 +73,8 @@ impl Sqlite {
                 conn.execute(
                     "INSERT INTO sync_state (id, org, listing) VALUES (1, ?1, ?2)",
                     params![org, listing.query()],
-                )?;
+                )
+                .map_err(crate::sqlite)?;
             }
             Some((found_org, Some(found), _)) => {
                 if found_org != org || found != listing.query() {
@@ -91,7 +100,8 @@ impl Sqlite {
                 conn.execute(
                     "UPDATE sync_state SET listing = ?1, listed_until = NULL WHERE id = 1",
                     [listing.query()],
-                )?;
+                )
+                .map_err(crate::sqlite)?;
             }
         }
         Ok(Sqlite { conn, opened })
@@ -104,14 +114,17 @@ impl Sqlite {
         use rusqlite::OpenFlags;
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let check = |conn: Connection| -> Result<Sqlite, Error> {
-            let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+            let version: i64 = conn
+                .pragma_query_value(None, "user_version", |r| r.get(0))
+                .map_err(crate::sqlite)?;
             if version > SCHEMA_VERSION {
                 return Err(Error::NewerSchema(version));
             }
             // A query that needs the tables: a file that is not a store fails here.
             conn.query_row("SELECT count(*) FROM sync_state", [], |r| {
                 r.get::<_, i64>(0)
-            })?;
+            })
+            .map_err(crate::sqlite)?;
             Ok(Sqlite {
                 conn,
                 opened: Opened::default(),
@@ -123,7 +136,7 @@ impl Sqlite {
             )));
         }
         let plain = Connection::open_with_flags(path, flags)
-            .map_err(Error::from)
+            .map_err(crate::sqlite)
             .and_then(check);
         match plain {
             Ok(store) => Ok(store),
@@ -131,7 +144,8 @@ impl Sqlite {
                 // WAL needs to create its shared-memory file beside the database: in a
                 // read-only directory that fails, and an immutable open needs none.
                 let uri = format!("file:{}?immutable=1", uri_path(path));
-                let conn = Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)?;
+                let conn = Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)
+                    .map_err(crate::sqlite)?;
                 check(conn)
             }
             Err(e) => Err(e),
@@ -140,17 +154,17 @@ impl Sqlite {
 
     /// The file's schema version (`PRAGMA user_version`).
     fn version(&self) -> Result<i64, Error> {
-        Ok(self
-            .conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))?)
+        self.conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(crate::sqlite)
     }
 
     /// The organisation the file holds chats of.
     pub(crate) fn organisation(&self) -> Result<Option<String>, Error> {
-        Ok(self
-            .conn
+        self.conn
             .query_row("SELECT org FROM sync_state WHERE id = 1", [], |r| r.get(0))
-            .optional()?)
+            .optional()
+            .map_err(crate::sqlite)
     }
 
     /// What opening the file found and did (created it, tightened its permissions).
@@ -178,7 +192,8 @@ impl Sqlite {
                     ))
                 },
             )
-            .optional()?;
+            .optional()
+            .map_err(crate::sqlite)?;
         let Some((id, full, checkpoint, new, updated, unchanged)) = row else {
             return Ok(None);
         };
@@ -204,17 +219,19 @@ impl Sqlite {
     pub(crate) fn begin_run(&mut self, full: bool, checkpoint: &Checkpoint) -> Result<Run, Error> {
         let now = now();
         let json = serde_json::to_string(checkpoint).expect("a checkpoint serialises");
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.transaction().map_err(crate::sqlite)?;
         tx.execute(
             "UPDATE sync_runs SET finished_at = ?1 WHERE finished_at IS NULL",
             [&now],
-        )?;
+        )
+        .map_err(crate::sqlite)?;
         tx.execute(
             "INSERT INTO sync_runs (started_at, full, checkpoint) VALUES (?1, ?2, ?3)",
             params![now, full, json],
-        )?;
+        )
+        .map_err(crate::sqlite)?;
         let id = tx.last_insert_rowid();
-        tx.commit()?;
+        tx.commit().map_err(crate::sqlite)?;
         Ok(Run {
             id,
             full,
@@ -235,23 +252,26 @@ impl Sqlite {
         checkpoint: &Checkpoint,
     ) -> Result<Upserted, Error> {
         let now = now();
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.transaction().map_err(crate::sqlite)?;
         let mut counts = Upserted::default();
         {
             let mut statements = Statements::prepare(&tx)?;
-            let mut seen = tx.prepare("UPDATE chats SET seen_run = ?1 WHERE id = ?2")?;
+            let mut seen = tx
+                .prepare("UPDATE chats SET seen_run = ?1 WHERE id = ?2")
+                .map_err(crate::sqlite)?;
             for chat in chats {
                 let json = serde_json::to_string(chat).expect("a chat serialises");
                 let id = chat.id.to_string();
                 let stored: Option<(String, Option<String>)> = statements
                     .select
                     .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .optional()?;
+                    .optional()
+                    .map_err(crate::sqlite)?;
                 match stored {
                     Some((old, None)) if old == json => counts.unchanged += 1,
                     Some(_) => {
                         // The children go with the old row (ON DELETE CASCADE).
-                        statements.delete.execute([&id])?;
+                        statements.delete.execute([&id]).map_err(crate::sqlite)?;
                         statements.insert(chat, &json, &now)?;
                         counts.updated += 1;
                     }
@@ -261,7 +281,7 @@ impl Sqlite {
                     }
                 }
                 if run.full {
-                    seen.execute(params![run.id, id])?;
+                    seen.execute(params![run.id, id]).map_err(crate::sqlite)?;
                 }
             }
         }
@@ -280,8 +300,9 @@ impl Sqlite {
                 ts(last),
                 run.id
             ],
-        )?;
-        tx.commit()?;
+        )
+        .map_err(crate::sqlite)?;
+        tx.commit().map_err(crate::sqlite)?;
         Ok(counts)
     }
 
@@ -290,13 +311,14 @@ impl Sqlite {
     /// since now (the server no longer serves it). Returns how many were newly marked.
     pub(crate) fn finish_run(&mut self, run: &Run) -> Result<u64, Error> {
         let now = now();
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.transaction().map_err(crate::sqlite)?;
         let missing = if run.full {
             tx.execute(
                 "UPDATE chats SET missing_since = ?1
                  WHERE missing_since IS NULL AND (seen_run IS NULL OR seen_run != ?2)",
                 params![now, run.id],
-            )? as u64
+            )
+            .map_err(crate::sqlite)? as u64
         } else {
             0
         };
@@ -310,12 +332,14 @@ impl Sqlite {
                  last_full_sync_at = CASE WHEN ?2 THEN ?1 ELSE last_full_sync_at END
              WHERE id = 1",
             params![now, run.full, run.id],
-        )?;
+        )
+        .map_err(crate::sqlite)?;
         tx.execute(
             "UPDATE sync_runs SET finished_at = ?1, missing = ?2 WHERE id = ?3",
             params![now, missing, run.id],
-        )?;
-        tx.commit()?;
+        )
+        .map_err(crate::sqlite)?;
+        tx.commit().map_err(crate::sqlite)?;
         Ok(missing)
     }
 
@@ -324,13 +348,15 @@ impl Sqlite {
     /// missing (not deleted: chats still name it). Returns how many were newly marked.
     pub(crate) fn store_rooms(&mut self, rooms: &[giosg_model::Room]) -> Result<u64, Error> {
         let now = now();
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.transaction().map_err(crate::sqlite)?;
         {
-            let mut put = tx.prepare(
-                "INSERT OR REPLACE INTO rooms (id, name, display_name, domain, organization_id,
+            let mut put = tx
+                .prepare(
+                    "INSERT OR REPLACE INTO rooms (id, name, display_name, domain, organization_id,
                      is_shared, is_deleted, json, fetched_at, missing_since)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL)",
-            )?;
+                )
+                .map_err(crate::sqlite)?;
             for r in rooms {
                 put.execute(params![
                     r.id.to_string(),
@@ -342,13 +368,14 @@ impl Sqlite {
                     r.is_deleted,
                     serde_json::to_string(r).expect("a room serialises"),
                     now,
-                ])?;
+                ])
+                .map_err(crate::sqlite)?;
             }
         }
         let listed: std::collections::HashSet<String> =
             rooms.iter().map(|x| x.id.to_string()).collect();
         let missing = mark_missing(&tx, "rooms", &listed, &now)?;
-        tx.commit()?;
+        tx.commit().map_err(crate::sqlite)?;
         Ok(missing)
     }
 
@@ -356,13 +383,13 @@ impl Sqlite {
     /// [`Store::store_rooms`](crate::Store::store_rooms).
     pub(crate) fn store_users(&mut self, users: &[giosg_model::User]) -> Result<u64, Error> {
         let now = now();
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.transaction().map_err(crate::sqlite)?;
         {
             let mut put = tx.prepare(
                 "INSERT OR REPLACE INTO users (id, full_name, first_name, last_name, alias, email,
                      is_bot, deleted_at, json, fetched_at, missing_since)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL)",
-            )?;
+            ).map_err(crate::sqlite)?;
             for u in users {
                 put.execute(params![
                     u.id.to_string(),
@@ -375,13 +402,14 @@ impl Sqlite {
                     ts(u.deleted_at),
                     serde_json::to_string(u).expect("a user serialises"),
                     now,
-                ])?;
+                ])
+                .map_err(crate::sqlite)?;
             }
         }
         let listed: std::collections::HashSet<String> =
             users.iter().map(|x| x.id.to_string()).collect();
         let missing = mark_missing(&tx, "users", &listed, &now)?;
-        tx.commit()?;
+        tx.commit().map_err(crate::sqlite)?;
         Ok(missing)
     }
 
@@ -393,9 +421,11 @@ impl Sqlite {
         }
         let mut stmt = self
             .conn
-            .prepare("SELECT id, coalesce(display_name, name) FROM rooms WHERE coalesce(display_name, name) IS NOT NULL")?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            .prepare("SELECT id, coalesce(display_name, name) FROM rooms WHERE coalesce(display_name, name) IS NOT NULL").map_err(crate::sqlite)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(crate::sqlite)?;
+        rows.collect::<Result<_, _>>().map_err(crate::sqlite)
     }
 
     /// The stored users' full names, by id (none in a file older than schema 4, read as it
@@ -406,34 +436,45 @@ impl Sqlite {
         }
         let mut stmt = self
             .conn
-            .prepare("SELECT id, full_name FROM users WHERE full_name IS NOT NULL")?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            .prepare("SELECT id, full_name FROM users WHERE full_name IS NOT NULL")
+            .map_err(crate::sqlite)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(crate::sqlite)?;
+        rows.collect::<Result<_, _>>().map_err(crate::sqlite)
     }
 
     /// Where the next sync lists new chats from at the latest: the start time of the last
     /// chat of the last complete listing (`None` before the first one completed).
     pub(crate) fn listed_until(&self) -> Result<Option<DateTime<Utc>>, Error> {
-        let t: Option<String> = self.conn.query_row(
-            "SELECT listed_until FROM sync_state WHERE id = 1",
-            [],
-            |r| r.get(0),
-        )?;
+        let t: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT listed_until FROM sync_state WHERE id = 1",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(crate::sqlite)?;
         Ok(t.and_then(|t| parse_sql_time(&t)))
     }
 
     /// The start times of the chats stored while they were still going on (no end time), and
     /// still served: they end, with more messages, and are read again.
     pub(crate) fn open_chat_starts(&self) -> Result<Vec<DateTime<Utc>>, Error> {
-        let mut stmt = self.conn.prepare(
-            "SELECT start_time FROM chats
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT start_time FROM chats
              WHERE end_time IS NULL AND missing_since IS NULL AND start_time IS NOT NULL
              ORDER BY start_time",
-        )?;
-        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            )
+            .map_err(crate::sqlite)?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(crate::sqlite)?;
         let mut out = Vec::new();
         for t in rows {
-            if let Some(t) = parse_sql_time(&t?) {
+            if let Some(t) = parse_sql_time(&t.map_err(crate::sqlite)?) {
                 out.push(t);
             }
         }
@@ -446,22 +487,27 @@ impl Sqlite {
         lo: DateTime<Utc>,
         hi: DateTime<Utc>,
     ) -> Result<u64, Error> {
-        Ok(self.conn.query_row(
-            "SELECT count(*) FROM chats WHERE start_time >= ?1 AND start_time < ?2",
-            [sql_time(&lo), sql_time(&hi)],
-            |r| r.get(0),
-        )?)
+        self.conn
+            .query_row(
+                "SELECT count(*) FROM chats WHERE start_time >= ?1 AND start_time < ?2",
+                [sql_time(&lo), sql_time(&hi)],
+                |r| r.get(0),
+            )
+            .map_err(crate::sqlite)
     }
 
     /// Calls `f` with every chat the server still serves, decoded from its stored JSON, in
     /// start time order.
     pub(crate) fn for_each_live(&self, mut f: impl FnMut(Chat)) -> Result<(), Error> {
-        let mut stmt = self.conn.prepare(
-            "SELECT id, json FROM chats WHERE missing_since IS NULL ORDER BY start_time, id",
-        )?;
-        let mut rows = stmt.query([])?;
-        while let Some(row) = rows.next()? {
-            let json: String = row.get(1)?;
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, json FROM chats WHERE missing_since IS NULL ORDER BY start_time, id",
+            )
+            .map_err(crate::sqlite)?;
+        let mut rows = stmt.query([]).map_err(crate::sqlite)?;
+        while let Some(row) = rows.next().map_err(crate::sqlite)? {
+            let json: String = row.get(1).map_err(crate::sqlite)?;
             let chat = serde_json::from_str(&json).map_err(|source| Error::Corrupt {
                 what: format!("chat {}", row.get::<_, String>(0).unwrap_or_default()),
                 source,
@@ -473,11 +519,13 @@ impl Sqlite {
 
     /// How many chats are stored, and how many of them are missing upstream.
     pub(crate) fn counts(&self) -> Result<(u64, u64), Error> {
-        Ok(self.conn.query_row(
-            "SELECT count(*), count(missing_since) FROM chats",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?)
+        self.conn
+            .query_row(
+                "SELECT count(*), count(missing_since) FROM chats",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(crate::sqlite)
     }
 }
 
@@ -492,15 +540,20 @@ fn mark_missing(
     let live: Vec<String> = tx
         .prepare(&format!(
             "SELECT id FROM {table} WHERE missing_since IS NULL"
-        ))?
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    let mut mark = tx.prepare(&format!(
-        "UPDATE {table} SET missing_since = ?1 WHERE id = ?2"
-    ))?;
+        ))
+        .map_err(crate::sqlite)?
+        .query_map([], |r| r.get(0))
+        .map_err(crate::sqlite)?
+        .collect::<Result<_, _>>()
+        .map_err(crate::sqlite)?;
+    let mut mark = tx
+        .prepare(&format!(
+            "UPDATE {table} SET missing_since = ?1 WHERE id = ?2"
+        ))
+        .map_err(crate::sqlite)?;
     let mut n = 0;
     for id in live.iter().filter(|id| !listed.contains(*id)) {
-        mark.execute(params![now, id])?;
+        mark.execute(params![now, id]).map_err(crate::sqlite)?;
         n += 1;
     }
     Ok(n)
