@@ -38,7 +38,8 @@ pub(super) fn hostile_page(bins: &Bins, tmp: &Path, report: &mut Report) -> Resu
             .env("GIOSG_API_TOKEN", TOKEN)
             .stdout(Stdio::null());
         let log = tmp.join("hostile.log");
-        let usage = proc::measure(&mut cmd, &log, RUN_TIMEOUT)?;
+        // Exit 6: a bad response, as it must be.
+        let usage = proc::measure_exit(&mut cmd, &log, RUN_TIMEOUT, 6)?;
         let said = std::fs::read_to_string(&log).unwrap_or_default();
         if !said.contains("bad response") {
             return Err(format!(

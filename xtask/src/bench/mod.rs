@@ -18,6 +18,8 @@
 //! 7. `giosg chats sync` of every chat into a new database against `giosg chats export` of the
 //!    same chats (throughput, peak RSS), and how many requests a second sync with nothing
 //!    changed makes; `cargo xtask bench --sync [--quick]` prints this one alone ([`sync`]).
+//! 8. `giosg chats sync` into PostgreSQL (a throwaway cluster) against the same into SQLite and
+//!    the export, on loopback and at latency ([`postgres`]; with `--sync` too).
 //!
 //! Everything end to end runs against `giosg-mock` processes on 127.0.0.1 serving chats from
 //! one seed: one for the export and the mock throughput, one with `--latency-ms 100`, one per
@@ -35,6 +37,7 @@ mod env;
 mod export;
 mod latency;
 mod memory;
+mod postgres;
 mod proc;
 mod raw;
 mod report;
@@ -196,6 +199,7 @@ fn run(quick: bool) -> Result<(), String> {
     memory::section(&memory, &mut report);
     memory::hostile_page(&bins, &tmp, &mut report)?;
     sync::section(&config, &bins, &tmp, &mut report)?;
+    postgres::section(&config, &bins, &tmp, &mut report)?;
     // Last: it runs a mock in this process, whose heap every child forked after it would
     // inherit, and report in its `ru_maxrss`, until it execs.
     step("wire: bytes per chat, gzipped vs plain");
@@ -228,6 +232,7 @@ fn run_sync(quick: bool) -> Result<(), String> {
     std::fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
     let mut report = Report::default();
     sync::section(&config, &bins, &tmp, &mut report)?;
+    postgres::section(&config, &bins, &tmp, &mut report)?;
     let _ = std::fs::remove_dir_all(&tmp);
     report.print_rows();
     for note in &report.notes {

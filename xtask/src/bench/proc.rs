@@ -26,6 +26,17 @@ pub(super) struct Usage {
 /// Runs `cmd` to completion (stdin null; stderr to `log`, whose tail goes into the error if it
 /// fails), killing it after `timeout`.
 pub(super) fn measure(cmd: &mut Command, log: &Path, timeout: Duration) -> Result<Usage, String> {
+    measure_exit(cmd, log, timeout, 0)
+}
+
+/// [`measure`], for a command that must end with the exit code `code` (a refusal measured on
+/// purpose).
+pub(super) fn measure_exit(
+    cmd: &mut Command,
+    log: &Path,
+    timeout: Duration,
+    code: i32,
+) -> Result<Usage, String> {
     let name = format!("{:?}", cmd.get_program());
     let err_file = File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
     cmd.stdin(Stdio::null()).stderr(err_file);
@@ -68,7 +79,7 @@ pub(super) fn measure(cmd: &mut Command, log: &Path, timeout: Duration) -> Resul
     if killed {
         return Err(format!("{name} took longer than {timeout:?}; killed"));
     }
-    let exited_ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    let exited_ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == code;
     if !exited_ok {
         return Err(format!(
             "{name} failed (wait status {status:#x}): {}",
