@@ -7,10 +7,13 @@
 //! - `soak [--quick]`: export through giosg-mock with 30% faults on both clients; a report in
 //!   `reliability/`.
 //! - `fuzz --seconds N`: run the cargo-fuzz targets in `fuzz/`.
+//! - `keys [--new]`: the test key pair (openssl) in every form giosg-decrypt reads, in
+//!   `fixtures/keys/`.
 
 mod bench;
 mod fixtures;
 mod fuzz;
+mod keys;
 mod soak;
 
 use std::process::ExitCode;
@@ -24,6 +27,7 @@ fn main() -> ExitCode {
         ["soak", rest @ ..] => soak::run(rest),
         ["fuzz", rest @ ..] => fuzz::run(rest),
         ["bench", rest @ ..] => bench::main(rest),
+        ["keys", rest @ ..] => keys::main(rest),
         _ => Err(USAGE.to_owned()),
     };
     match result {
@@ -37,4 +41,4 @@ fn main() -> ExitCode {
 
 const USAGE: &str =
     "usage: cargo xtask fixtures [--check] | bench [--quick] [--sync] | bench --wire \
-     | soak [--quick] | fuzz --seconds N";
+     | soak [--quick] | fuzz --seconds N | keys [--new]";

@@ -334,4 +334,34 @@ mod postgres {
             assert!(err.to_string().contains(words), "{url}: {err}");
         }
     }
+
+    #[test]
+    fn a_read_only_role_reads_the_copy_and_may_not_write_it() {
+        let (location, schema) = location("readonly");
+        let mut store = open(&location);
+        store_run(&mut store, &giosg_mock::generate(37, 30), false);
+        drop(store);
+        // The README's role for a team's analysts.
+        let role = format!("analyst_{schema}");
+        let mut admin = giosg_test_postgres::client(&giosg_test_postgres::url());
+        admin
+            .batch_execute(&format!(
+                "CREATE ROLE {role} LOGIN;
+                 GRANT USAGE ON SCHEMA {schema} TO {role};
+                 GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {role};"
+            ))
+            .unwrap();
+        let url = giosg_test_postgres::url().replace("postgres@", &format!("{role}@"));
+        let as_analyst = Location::parse(&url).unwrap().schema(&schema).unwrap();
+        let reader = Store::open_read_only(&as_analyst).unwrap();
+        assert_eq!(reader.counts().unwrap(), (30, 0));
+        assert_eq!(live(&reader).len(), 30);
+        drop(reader);
+        let err = Store::open(&as_analyst, &listing(&ChatFilter::new())).unwrap_err();
+        assert!(
+            matches!(err, Error::Postgres(_)),
+            "a refusal, not the connection: {err}"
+        );
+        assert!(err.to_string().contains("permission denied"), "{err}");
+    }
 }

@@ -63,7 +63,7 @@ const LATENCY_MS: u64 = 100;
 /// The concurrency measured against sequential at latency.
 const CONCURRENCY: usize = 8;
 
-const USAGE: &str = "usage: cargo xtask bench [--quick] [--sync] | --wire";
+const USAGE: &str = "usage: cargo xtask bench [--quick] [--sync] | --postgres --quick | --wire";
 
 /// `xtask bench ...`.
 pub(crate) fn main(args: &[&str]) -> Result<(), String> {
@@ -71,8 +71,9 @@ pub(crate) fn main(args: &[&str]) -> Result<(), String> {
         ["raw-export", rest @ ..] => raw::main(rest),
         [] => run(false),
         ["--quick"] => run(true),
-        ["--sync"] => run_sync(false),
-        ["--sync", "--quick"] | ["--quick", "--sync"] => run_sync(true),
+        ["--sync"] => run_sync(false, false),
+        ["--sync", "--quick"] | ["--quick", "--sync"] => run_sync(true, false),
+        ["--postgres", "--quick"] => run_sync(true, true),
         ["--wire"] => {
             let mut report = Report::default();
             wire::section(&Config::new(true), &mut report)?;
@@ -198,8 +199,10 @@ fn run(quick: bool) -> Result<(), String> {
     memory.sort_by_key(|(n, _)| *n);
     memory::section(&memory, &mut report);
     memory::hostile_page(&bins, &tmp, &mut report)?;
-    sync::section(&config, &bins, &tmp, &mut report)?;
+    // Before the sync's section, whose data swells this process (and so the peak RSS each
+    // child reports, forked from it).
     postgres::section(&config, &bins, &tmp, &mut report)?;
+    sync::section(&config, &bins, &tmp, &mut report)?;
     // Last: it runs a mock in this process, whose heap every child forked after it would
     // inherit, and report in its `ru_maxrss`, until it execs.
     step("wire: bytes per chat, gzipped vs plain");
@@ -218,12 +221,12 @@ fn run(quick: bool) -> Result<(), String> {
 }
 
 /// `xtask bench --sync [--quick]`: the sync section alone, printed rather than written.
-fn run_sync(quick: bool) -> Result<(), String> {
+fn run_sync(quick: bool, postgres_only: bool) -> Result<(), String> {
     if cfg!(debug_assertions) {
-        return rerun_in_release(if quick {
-            &["--sync", "--quick"]
-        } else {
-            &["--sync"]
+        return rerun_in_release(match (quick, postgres_only) {
+            (_, true) => &["--postgres", "--quick"],
+            (true, false) => &["--sync", "--quick"],
+            (false, false) => &["--sync"],
         });
     }
     let config = Config::new(quick);
@@ -231,7 +234,9 @@ fn run_sync(quick: bool) -> Result<(), String> {
     let tmp = target_dir().join("bench-tmp");
     std::fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
     let mut report = Report::default();
-    sync::section(&config, &bins, &tmp, &mut report)?;
+    if !postgres_only {
+        sync::section(&config, &bins, &tmp, &mut report)?;
+    }
     postgres::section(&config, &bins, &tmp, &mut report)?;
     let _ = std::fs::remove_dir_all(&tmp);
     report.print_rows();

@@ -134,7 +134,7 @@ fn percent_decoded(text: &str) -> String {
 
 /// A PostgreSQL failure in plain words.
 pub(crate) fn pg(e: postgres::Error) -> Error {
-    let words = if let Some(db) = e.as_db_error() {
+    if let Some(db) = e.as_db_error() {
         let mut words = format!(
             "the server refused: {} ({})",
             db.message(),
@@ -143,8 +143,20 @@ pub(crate) fn pg(e: postgres::Error) -> Error {
         if let Some(detail) = db.detail() {
             words.push_str(&format!("; {detail}"));
         }
-        words
-    } else if e.is_closed() {
+        // The server ending the session (a shutdown, an administrator) is the connection's;
+        // anything else it refused is a refusal.
+        let ended = db.code().code().starts_with("57P");
+        let error = crate::DatabaseError {
+            words,
+            source: Box::new(e),
+        };
+        return if ended {
+            Error::Connection(error)
+        } else {
+            Error::Postgres(error)
+        };
+    }
+    let words = if e.is_closed() {
         "the connection to the server was closed (the server stopped or the network failed); run the same command again to go on".to_owned()
     } else {
         let mut words = e.to_string();

@@ -20,10 +20,12 @@ fn pos(i: usize) -> i32 {
     i32::try_from(i).unwrap_or(i32::MAX)
 }
 
-/// A page of chats to store, each once (as given last), with its JSON.
+/// A page of chats to store, each once (as given last), with its JSON and the JSON's SHA-256
+/// (what tells whether a stored chat changed, without sending its JSON to compare).
 pub(crate) struct Page {
     chats: Vec<Chat>,
     json: Vec<String>,
+    sha256: Vec<Vec<u8>>,
 }
 
 impl Page {
@@ -38,11 +40,22 @@ impl Page {
             .filter(|(i, c)| last[&c.id] == *i)
             .map(|(_, c)| c.clone())
             .collect();
-        let json = chats
+        let json: Vec<String> = chats
             .iter()
             .map(|c| serde_json::to_string(c).expect("a chat serialises"))
             .collect();
-        Page { chats, json }
+        let sha256 = json
+            .iter()
+            .map(|j| {
+                use sha2::Digest;
+                sha2::Sha256::digest(j.as_bytes()).to_vec()
+            })
+            .collect();
+        Page {
+            chats,
+            json,
+            sha256,
+        }
     }
 
     /// Stores the page in `tx`: new chats inserted, changed ones replaced with their children,
@@ -53,12 +66,13 @@ impl Page {
         seen: Option<i64>,
     ) -> Result<Upserted, Error> {
         let ids: Vec<Uuid> = self.chats.iter().map(|c| c.id).collect();
-        // Which are stored already, and whether as they are now (jsonb compares by value).
+        // Which are stored already, and whether as they are now.
         let stored = tx
             .query(
-                "SELECT c.id, c.json = n.json::jsonb AND c.missing_since IS NULL
-                 FROM unnest($1::uuid[], $2::text[]) AS n (id, json) JOIN chats c ON c.id = n.id",
-                &[&ids, &self.json],
+                "SELECT c.id, c.json_sha256 = n.sha256 AND c.missing_since IS NULL
+                 FROM unnest($1::uuid[], $2::bytea[]) AS n (id, sha256)
+                     JOIN chats c ON c.id = n.id",
+                &[&ids, &self.sha256],
             )
             .map_err(pg)?;
         let stored: HashMap<Uuid, bool> = stored.iter().map(|r| (r.get(0), r.get(1))).collect();
@@ -80,9 +94,17 @@ impl Page {
             }
         }
         if !replaced.is_empty() {
-            // The children go with the old row (ON DELETE CASCADE).
-            tx.execute("DELETE FROM chats WHERE id = ANY($1)", &[&replaced])
-                .map_err(pg)?;
+            // The children go with the old row, in one statement.
+            tx.execute(
+                "WITH gone AS (DELETE FROM chats WHERE id = ANY($1) RETURNING seq),
+                     logs AS (DELETE FROM chat_logs WHERE chat_seq IN (SELECT seq FROM gone)),
+                     tags AS (DELETE FROM chat_tags WHERE chat_seq IN (SELECT seq FROM gone)),
+                     data AS (DELETE FROM chat_api_data WHERE chat_seq IN (SELECT seq FROM gone)),
+                     carts AS (DELETE FROM shopping_carts WHERE chat_seq IN (SELECT seq FROM gone))
+                 DELETE FROM cart_products WHERE chat_seq IN (SELECT seq FROM gone)",
+                &[&replaced],
+            )
+            .map_err(pg)?;
         }
         if !write.is_empty() {
             self.insert(tx, &write)?;
@@ -110,24 +132,25 @@ impl Page {
         let ids: Vec<Uuid> = chats.iter().map(|c| c.id).collect();
         let rooms: Vec<Option<Uuid>> = chats.iter().map(|c| c.room_id).collect();
         let json: Vec<&str> = which.iter().map(|&i| self.json[i].as_str()).collect();
+        let sha256: Vec<&[u8]> = which.iter().map(|&i| self.sha256[i].as_slice()).collect();
         let rows = tx
             .query(
                 "INSERT INTO chats (id, token, start_time, end_time, updated_at, is_private,
                      is_real_conversation, is_autosuggested, room_id, operator_message_count,
                      visitor_message_count, message_count, start_url, start_url_title,
-                     autosuggest_url, autosuggest_url_title, json, fetched_at)
+                     autosuggest_url, autosuggest_url_title, json, json_sha256, fetched_at)
                  SELECT id, token, start_time, end_time, updated_at, is_private,
                      is_real_conversation, is_autosuggested, room_id, operator_message_count,
                      visitor_message_count, message_count, start_url, start_url_title,
-                     autosuggest_url, autosuggest_url_title, json::jsonb, now()
+                     autosuggest_url, autosuggest_url_title, json::jsonb, sha256, now()
                  FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::timestamptz[],
                      $5::timestamptz[], $6::boolean[], $7::boolean[], $8::boolean[], $9::uuid[],
                      $10::bigint[], $11::bigint[], $12::bigint[], $13::text[], $14::text[],
-                     $15::text[], $16::text[], $17::text[])
+                     $15::text[], $16::text[], $17::text[], $18::bytea[])
                      AS n (id, token, start_time, end_time, updated_at, is_private,
                      is_real_conversation, is_autosuggested, room_id, operator_message_count,
                      visitor_message_count, message_count, start_url, start_url_title,
-                     autosuggest_url, autosuggest_url_title, json)
+                     autosuggest_url, autosuggest_url_title, json, sha256)
                  RETURNING id, seq",
                 &[
                     &ids,
@@ -147,6 +170,7 @@ impl Page {
                     &col(&|c| c.autosuggest_url.clone()),
                     &col(&|c| c.autosuggest_url_title.clone()),
                     &json,
+                    &sha256,
                 ],
             )
             .map_err(pg)?;
