@@ -59,6 +59,7 @@
 mod data;
 mod directory;
 mod emulate;
+mod encrypt;
 mod fault;
 mod params;
 mod record;
@@ -68,6 +69,7 @@ mod wire;
 
 pub use data::{epoch, generate, Generator, DEMO_ORG, TAGS};
 pub use directory::{rooms, users};
+pub use encrypt::{encrypt, encrypted_rooms};
 pub use fault::{Fault, FaultPlan};
 pub use record::RecordedRequest;
 pub use server::{MockServer, MockServerBuilder, DEFAULT_TOKEN};

@@ -8,12 +8,14 @@ use std::time::Duration;
 
 const USAGE: &str =
     "usage: giosg-mock [--port N] [--chats N] [--seed S] [--fixture-file PATH] [--token T]
-                  [--latency-ms MS] [--log-requests]
+                  [--latency-ms MS] [--encrypted-share P] [--log-requests]
 
 Serves N chats generated from seed S (default 250 and 1), or the chats of a JSON file (an
 array of chats, or a page), as the giosg Chat API on
 127.0.0.1:N (default: a free port), accepting `Authorization: Token T` or `Bearer T`
-(default token mock-token), until killed. With --log-requests, every request handled is
+(default token mock-token), until killed. With --encrypted-share P, that share (0 to 1) of the
+rooms is encrypted for giosg-rs's public test key (giosg-decrypt's test_key; its private half
+opens them): their messages are only in encrypted_message. With --log-requests, every request handled is
 printed on stderr, one line each, in the order handled (within a tenth of a second):
 `METHOD PATH[?QUERY] STATUS[ FAULT]`, the query decoded.";
 
@@ -27,6 +29,7 @@ struct Args {
     fixture: Option<std::path::PathBuf>,
     token: Option<String>,
     latency_ms: Option<u64>,
+    encrypted_share: Option<f64>,
     log_requests: bool,
 }
 
@@ -38,6 +41,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         fixture: None,
         token: None,
         latency_ms: None,
+        encrypted_share: None,
         log_requests: false,
     };
     while let Some(flag) = args.next() {
@@ -67,6 +71,13 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
             "--token" => parsed.token = Some(value),
             "--fixture-file" => parsed.fixture = Some(value.into()),
             "--latency-ms" => parsed.latency_ms = Some(value.parse().map_err(|e| bad(&e))?),
+            "--encrypted-share" => {
+                let share: f64 = value.parse().map_err(|e| bad(&e))?;
+                if !(0.0..=1.0).contains(&share) {
+                    return Err(format!("{name} is a share from 0 to 1"));
+                }
+                parsed.encrypted_share = Some(share);
+            }
             _ => return Err(format!("unknown argument {name}")),
         }
     }
@@ -92,6 +103,9 @@ fn main() -> ExitCode {
     };
     if let Some(token) = args.token {
         builder = builder.token(token);
+    }
+    if let Some(share) = args.encrypted_share {
+        builder = builder.encrypted_share(share);
     }
     if let Some(ms) = args.latency_ms {
         builder = builder.faults(FaultPlan::new().latency(Duration::from_millis(ms)));

@@ -100,6 +100,7 @@ pub struct MockServerBuilder {
     port: u16,
     gzip: bool,
     deny_users: bool,
+    encrypted: Option<(f64, giosg_decrypt::PublicKey)>,
 }
 
 impl Default for MockServerBuilder {
@@ -115,6 +116,7 @@ impl Default for MockServerBuilder {
             port: 0,
             gzip: false,
             deny_users: false,
+            encrypted: None,
         }
     }
 }
@@ -167,6 +169,23 @@ impl MockServerBuilder {
         self
     }
 
+    /// Serves `share` (0 to 1) of the rooms encrypted for `key` ([`crate::encrypt`]): their
+    /// chats' messages only in `encrypted_message`, as giosg serves them once its cache of a
+    /// chat's key has expired. Default: nothing encrypted.
+    pub fn encrypted(mut self, share: f64, key: giosg_decrypt::PublicKey) -> Self {
+        self.encrypted = Some((share, key));
+        self
+    }
+
+    /// [`MockServerBuilder::encrypted`] for giosg-rs's test key
+    /// ([`giosg_decrypt::test_key`]).
+    pub fn encrypted_share(self, share: f64) -> Self {
+        let key = giosg_decrypt::PrivateKey::from_pem(giosg_decrypt::test_key::PKCS1_PEM, None)
+            .expect("the test key reads")
+            .public();
+        self.encrypted(share, key)
+    }
+
     /// Gzip every non-empty response body when the request's `Accept-Encoding` accepts gzip
     /// (`Content-Encoding: gzip`, the compressed `Content-Length`), as giosg's servers do.
     /// Default off: bodies go out as they are.
@@ -190,6 +209,10 @@ impl MockServerBuilder {
             Source::Generated { seed, count } => crate::generate(seed, count),
             Source::Fixture(path) => load_fixture(&path)?,
         };
+        let mut chats = chats;
+        if let Some((share, key)) = &self.encrypted {
+            crate::encrypt(&mut chats, *share, key);
+        }
         let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, self.port))?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
