@@ -21,7 +21,8 @@ Exit codes:
   3  authentication: no usable token, or the API answered 401 or 403
   4  other API errors: 404, 400, or 429 / 5xx still failing after the retries
   5  network: the connection failed, timed out or broke, after the retries
-  6  bad response: an undecodable body, pages that do not add up, a body too large"
+  6  bad response: an undecodable body, pages that do not add up, a body too large
+  7  copied, but some encrypted chats could not be decrypted (written as they came)"
     };
 }
 
@@ -74,6 +75,21 @@ Nothing leaves this machine: the mock listens on 127.0.0.1 only and needs no tok
         footer!()
     ))]
     Demo(DemoArgs),
+    /// Decrypt the encrypted chats of an export (JSON Lines) or of a copy made before, with the
+    /// organisation's private key.
+    #[command(after_help = concat!(
+        "Examples:
+  giosg decrypt --private-key org.pem --in chats.jsonl --out plain.jsonl
+  giosg decrypt --private-key org.pem --passphrase-file pass.txt --db chats.db
+
+Each chat's messages are decrypted into their message; encrypted_message is kept as the server
+sent it. A chat that cannot be decrypted (no key fits, an altered message) is kept as it came,
+named on stderr, and the command exits 7.
+
+",
+        footer!()
+    ))]
+    Decrypt(DecryptArgs),
     /// Print a shell completion script: `giosg completions bash > /etc/bash_completion.d/giosg`.
     #[command(after_help = "Examples:
   giosg completions bash > ~/.local/share/bash-completion/completions/giosg
@@ -315,6 +331,9 @@ pub(crate) struct DirectoryArgs {
 /// `giosg chats list`.
 #[derive(Debug, Args)]
 pub(crate) struct ListArgs {
+    /// The keys that decrypt encrypted chats.
+    #[command(flatten)]
+    pub keys: KeyArgs,
     /// The API and credentials.
     #[command(flatten)]
     pub api: ApiArgs,
@@ -349,6 +368,9 @@ pub(crate) struct ListArgs {
 /// `giosg chats export`.
 #[derive(Debug, Args)]
 pub(crate) struct ExportArgs {
+    /// The keys that decrypt encrypted chats.
+    #[command(flatten)]
+    pub keys: KeyArgs,
     /// The API and credentials.
     #[command(flatten)]
     pub api: ApiArgs,
@@ -391,9 +413,26 @@ pub(crate) struct FollowArgs {
     pub lookback: chrono::TimeDelta,
 }
 
+/// The private keys that decrypt encrypted chats.
+#[derive(Debug, Clone, Default, Args)]
+pub(crate) struct KeyArgs {
+    /// The organisation's RSA private key, to decrypt encrypted chats (PEM or DER, PKCS#1 or
+    /// PKCS#8, plain or encrypted); repeat it for rotated keys: each chat is opened with the
+    /// one that fits.
+    #[arg(long = "private-key", value_name = "FILE")]
+    pub private_keys: Vec<PathBuf>,
+    /// A file holding the passphrase of an encrypted private key (else the GIOSG_KEY_PASSPHRASE
+    /// environment variable; never an argument).
+    #[arg(long, value_name = "FILE", requires = "private_keys")]
+    pub passphrase_file: Option<PathBuf>,
+}
+
 /// `giosg chats sync`.
 #[derive(Debug, Args)]
 pub(crate) struct SyncArgs {
+    /// The keys that decrypt encrypted chats.
+    #[command(flatten)]
+    pub keys: KeyArgs,
     /// The API and credentials.
     #[command(flatten)]
     pub api: ApiArgs,
@@ -595,4 +634,29 @@ mod tests {
         let other = parse_time("yesterday").unwrap_err();
         assert!(other.contains("a date (2025-01-31"), "{other}");
     }
+}
+
+/// `giosg decrypt`.
+#[derive(Debug, Args)]
+pub(crate) struct DecryptArgs {
+    /// The keys.
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    /// An export in JSON Lines to decrypt (with --out).
+    #[arg(
+        long = "in",
+        value_name = "FILE",
+        requires = "out",
+        conflicts_with = "db"
+    )]
+    pub input: Option<PathBuf>,
+    /// Where to write the decrypted chats, one JSON object per line (a new file).
+    #[arg(long, value_name = "FILE", requires = "input")]
+    pub out: Option<PathBuf>,
+    /// A copy `giosg chats sync` made (a SQLite file or a postgres:// URL), decrypted in place.
+    #[arg(long, value_name = "FILE|URL", required_unless_present = "input")]
+    pub db: Option<String>,
+    /// The PostgreSQL schema the copy is in (default giosg).
+    #[arg(long, value_name = "NAME", requires = "db")]
+    pub db_schema: Option<String>,
 }

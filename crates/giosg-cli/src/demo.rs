@@ -69,6 +69,7 @@ pub(crate) async fn run(args: &DemoArgs) -> Result<(), CliError> {
         "$ giosg chats list --org {org} --format table --limit {LIST_LIMIT}"
     ))?;
     let listing = Listing {
+        keyring: None,
         org,
         filter: ChatFilter::new(),
         concurrency: 4,

@@ -21,6 +21,9 @@ pub(crate) enum Failure {
     Network,
     /// 6: a response that is not a valid page, or pages that do not add up.
     BadResponse,
+    /// 7: everything was copied, but some encrypted chats could not be decrypted (they were
+    /// written as they came).
+    Undecrypted,
 }
 
 impl Failure {
@@ -33,6 +36,7 @@ impl Failure {
             Failure::Api => 4,
             Failure::Network => 5,
             Failure::BadResponse => 6,
+            Failure::Undecrypted => 7,
         }
     }
 }

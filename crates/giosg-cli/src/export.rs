@@ -40,13 +40,17 @@ pub(crate) async fn run(args: &ExportArgs) -> Result<(), CliError> {
     let filter = args.filter.to_filter()?;
     let client = connect::client(&args.api)?;
     let org = connect::org(&args.api, &client).await?;
-    let export = Export::new(org, filter, args.out.clone(), format)
+    let keyring = crate::decrypt::keyring(&args.keys)?;
+    let mut export = Export::new(org, filter, args.out.clone(), format)
         .refresh(Refresh::lookback(args.follow.lookback))
         .concurrency(args.concurrency.into())
         .csv_raw(args.csv_raw);
+    if let Some(keyring) = &keyring {
+        export = export.decrypt(keyring.clone());
+    }
     let report = run_export(&export, &client, io::stderr().is_terminal()).await?;
     eprintln!("giosg: {}", describe(&report, &args.out));
-    Ok(())
+    crate::decrypt::conclude(&report.decryption, keyring.is_some())
 }
 
 /// Runs an export with a progress bar when `progress`.

@@ -32,6 +32,7 @@ pub(crate) async fn run(args: &ListArgs) -> Result<(), CliError> {
         filter,
         concurrency: args.concurrency.into(),
         limit: args.limit,
+        keyring: crate::decrypt::keyring(&args.keys)?,
     };
     // On a terminal, the API's text cannot drive it: control characters are escaped.
     let written = if terminal {
@@ -41,7 +42,8 @@ pub(crate) async fn run(args: &ListArgs) -> Result<(), CliError> {
     } else {
         listing.write(&client, encoder, out).await
     };
-    written.map(|_| ())
+    let (_, tally) = written?;
+    crate::decrypt::conclude(&tally, listing.keyring.is_some())
 }
 
 /// The rooms' names to show, read once for the run; when the token may not read them, one
@@ -103,10 +105,14 @@ pub(crate) struct Listing {
     pub concurrency: usize,
     /// Stop after this many chats.
     pub limit: Option<u64>,
+    /// The keys that decrypt encrypted chats.
+    pub keyring: Option<std::sync::Arc<giosg_sync::Keyring>>,
 }
 
 impl Listing {
-    /// Streams the listing through `encoder` into `out`; returns how many chats were written.
+    /// Streams the listing through `encoder` into `out`, each chat decrypted with the keys
+    /// given (or counted when encrypted); returns how many chats were written, and what
+    /// decryption did.
     ///
     /// A reader that goes away (`giosg chats list | head`) ends the listing quietly.
     pub(crate) async fn write<W: Write>(
@@ -114,11 +120,12 @@ impl Listing {
         client: &Client,
         encoder: Box<dyn Encoder>,
         out: W,
-    ) -> Result<u64, CliError> {
+    ) -> Result<(u64, giosg_sync::Tally), CliError> {
+        let mut tally = giosg_sync::Tally::default();
         tracing::debug!(org = %self.org, filter = ?self.filter, "listing chats");
         let mut writer = match ChatWriter::new(encoder, out) {
             Ok(w) => w,
-            Err(e) => return quiet_pipe(e).map(|()| 0),
+            Err(e) => return quiet_pipe(e).map(|()| (0, tally)),
         };
         let mut chats = client
             .chats(self.org)
@@ -130,7 +137,7 @@ impl Listing {
         let mut chats = chats.stream();
         let mut written = 0u64;
         loop {
-            let chat = match chats.try_next().await {
+            let mut chat = match chats.try_next().await {
                 Ok(Some(chat)) => chat,
                 Ok(None) => break,
                 Err(e) => {
@@ -138,14 +145,18 @@ impl Listing {
                     return Err(CliError::from_giosg(&e, Some(self.org)));
                 }
             };
+            tally.add(giosg_decrypt::decrypt_all(
+                self.keyring.as_deref(),
+                std::slice::from_mut(&mut chat),
+            ));
             if let Err(e) = writer.write(&chat) {
-                return quiet_pipe(e).map(|()| written);
+                return quiet_pipe(e).map(|()| (written, tally));
             }
             written += 1;
         }
         let finished = match writer.finish() {
-            Ok(()) => Ok(written),
-            Err(e) => quiet_pipe(e).map(|()| written),
+            Ok(()) => Ok((written, tally)),
+            Err(e) => quiet_pipe(e).map(|()| (written, tally)),
         };
         crate::warn::completeness(&chats.completeness());
         finished

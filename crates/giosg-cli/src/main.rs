@@ -14,6 +14,7 @@
 
 mod args;
 mod connect;
+mod decrypt;
 mod demo;
 mod directory;
 mod error;
@@ -61,6 +62,7 @@ async fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Rooms(DirectoryCommand::List(args)) => directory::rooms(args).await,
         Command::Users(DirectoryCommand::List(args)) => directory::users(args).await,
         Command::Demo(args) => demo::run(args).await,
+        Command::Decrypt(args) => decrypt::run(args).await,
         Command::Completions(args) => {
             let mut command = <Cli as clap::CommandFactory>::command();
             let mut script = Vec::new();

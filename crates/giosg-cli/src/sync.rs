@@ -19,10 +19,14 @@ pub(crate) async fn run(args: &SyncArgs) -> Result<(), CliError> {
     let filter = args.filter.to_filter()?;
     let db = connect::location(&args.db, args.db_schema.as_deref())?;
     let client = connect::client(&args.api)?;
-    let options = SyncOptions::new(connect::org(&args.api, &client).await?, filter)
+    let keyring = crate::decrypt::keyring(&args.keys)?;
+    let mut options = SyncOptions::new(connect::org(&args.api, &client).await?, filter)
         .refresh(Refresh::lookback(args.follow.lookback))
         .full(args.full)
         .concurrency(args.concurrency.into());
+    if let Some(keyring) = &keyring {
+        options = options.decrypt(keyring.clone());
+    }
     let listing = options.listing();
     let store = if args.full {
         Store::adopt(&db, &listing)
@@ -40,7 +44,7 @@ pub(crate) async fn run(args: &SyncArgs) -> Result<(), CliError> {
         "giosg: synced {report} into {db} in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    Ok(())
+    crate::decrypt::conclude(&report.decryption, keyring.is_some())
 }
 
 /// Says on stderr that a database others could read was made owner-only.

@@ -1,36 +1,9 @@
 //! Chats: where their encrypted members are, and decrypting one with any of several keys.
 
 use crate::{standard_base64, ChatKey, Error, PrivateKey};
-use giosg_model::{Chat, ChatLog};
+use giosg_model::Chat;
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
-
-/// A text member, `None` when it is missing, `null`, `""` or not text.
-fn text<'a>(extra: &'a giosg_model::Extra, name: &str) -> Option<&'a str> {
-    extra
-        .get(name)
-        .and_then(|v| v.as_str())
-        .filter(|s| !s.is_empty())
-}
-
-/// The chat's `encrypted_symmetric_key`: `None` when missing, `null` or `""`.
-pub fn encrypted_symmetric_key(chat: &Chat) -> Option<&str> {
-    text(&chat.extra, "encrypted_symmetric_key")
-}
-
-/// A log's `encrypted_message`: `None` when missing, `null` or `""` (join and leave logs have
-/// none).
-pub fn encrypted_message(log: &ChatLog) -> Option<&str> {
-    text(&log.extra, "encrypted_message")
-}
-
-/// Whether the chat is encrypted: `is_encrypted` is true, or it carries a symmetric key or an
-/// encrypted message.
-pub fn is_encrypted(chat: &Chat) -> bool {
-    chat.extra.get("is_encrypted").and_then(|v| v.as_bool()) == Some(true)
-        || encrypted_symmetric_key(chat).is_some()
-        || chat.logs.iter().any(|l| encrypted_message(l).is_some())
-}
 
 /// What decrypting a chat did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,19 +68,92 @@ impl Keyring {
     /// kept as the server sent it). All or nothing: on an error the chat is as it was.
     pub fn decrypt_chat(&self, chat: &mut Chat) -> Result<Decrypted, Error> {
         let encrypted: Vec<usize> = (0..chat.logs.len())
-            .filter(|&i| encrypted_message(&chat.logs[i]).is_some())
+            .filter(|&i| chat.logs[i].encrypted_message().is_some())
             .collect();
         if encrypted.is_empty() {
             return Ok(Decrypted::Nothing);
         }
-        let key = self.open(encrypted_symmetric_key(chat).ok_or(Error::MissingChatKey)?)?;
+        let key = self.open(
+            chat.encrypted_symmetric_key()
+                .ok_or(Error::MissingChatKey)?,
+        )?;
         let texts = encrypted
             .iter()
-            .map(|&i| key.decrypt(encrypted_message(&chat.logs[i]).unwrap_or_default()))
+            .map(|&i| key.decrypt(chat.logs[i].encrypted_message().unwrap_or_default()))
             .collect::<Result<Vec<String>, Error>>()?;
         for (&i, text) in encrypted.iter().zip(texts) {
             chat.logs[i].message = Some(text);
         }
         Ok(Decrypted::Messages(encrypted.len()))
     }
+}
+
+/// What decrypting a run's chats did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Tally {
+    /// Chats that carried encrypted messages.
+    pub encrypted: u64,
+    /// Of them, decrypted.
+    pub decrypted: u64,
+    /// Of them, left as they came: each one's id and why.
+    pub failed: Vec<(giosg_model::Uuid, Error)>,
+}
+
+impl Tally {
+    /// Adds another tally's counts and failures to this one.
+    pub fn add(&mut self, other: Tally) {
+        self.encrypted += other.encrypted;
+        self.decrypted += other.decrypted;
+        self.failed.extend(other.failed);
+    }
+}
+
+/// Decrypts `chats` with `keyring`, each chat all or nothing (one that cannot be decrypted is
+/// left as it came, and named in the tally); without a keyring the encrypted ones are only
+/// counted. RSA is CPU work: the chats are shared out over the machine's cores.
+pub fn decrypt_all(keyring: Option<&Keyring>, chats: &mut [Chat]) -> Tally {
+    let one = |chat: &mut Chat, tally: &mut Tally| {
+        if !chat.logs.iter().any(|l| l.encrypted_message().is_some()) {
+            return;
+        }
+        tally.encrypted += 1;
+        if let Some(keyring) = keyring {
+            match keyring.decrypt_chat(chat) {
+                Ok(_) => tally.decrypted += 1,
+                Err(e) => tally.failed.push((chat.id, e)),
+            }
+        }
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if keyring.is_none() || threads < 2 || chats.len() < 8 {
+        let mut tally = Tally::default();
+        for chat in chats.iter_mut() {
+            one(chat, &mut tally);
+        }
+        return tally;
+    }
+    let chunk = chats.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = chats
+            .chunks_mut(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    let mut tally = Tally::default();
+                    for chat in part {
+                        one(chat, &mut tally);
+                    }
+                    tally
+                })
+            })
+            .collect();
+        let mut tally = Tally::default();
+        for worker in workers {
+            match worker.join() {
+                Ok(part) => tally.add(part),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        tally
+    })
 }

@@ -2,7 +2,7 @@
 
 /// Everything that can go wrong reading a key or decrypting a chat. No variant holds or shows
 /// secret material.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {
     /// The private key is in no format read here (PEM or DER; PKCS#1, PKCS#8, PKCS#8

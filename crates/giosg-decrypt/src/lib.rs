@@ -19,7 +19,8 @@
 //! `encrypted_message` on each log where a room is encrypted; missing, `null` and `""` all
 //! mean "nothing to decrypt" (join and leave logs have none). The model keeps them as members
 //! it does not type, exactly as sent, so an archive stays faithful (`null` stays `null`);
-//! [`encrypted_symmetric_key`] and [`encrypted_message`] read them. Decrypting puts the text
+//! [`Chat::encrypted_symmetric_key`](giosg_model::Chat::encrypted_symmetric_key) and
+//! [`ChatLog::encrypted_message`](giosg_model::ChatLog::encrypted_message) read them. Decrypting puts the text
 //! into the log's `message` and keeps `encrypted_message` as the server sent it.
 //!
 //! Secret material (the private key, a passphrase, the AES and HMAC keys, the plaintext of a
@@ -54,7 +55,7 @@ mod key;
 mod legacy;
 pub mod test_key;
 
-pub use chat::{encrypted_message, encrypted_symmetric_key, is_encrypted, Decrypted, Keyring};
+pub use chat::{decrypt_all, Decrypted, Keyring, Tally};
 pub use chat_key::ChatKey;
 pub use error::Error;
 pub use key::{Passphrase, PrivateKey, PublicKey};

@@ -2,10 +2,7 @@
 //! Apache-2.0, in `fixtures/giosg_crypter/`), the test key in every form, round trips of what
 //! the server (and the mock) seal, and every refusal.
 
-use giosg_decrypt::{
-    encrypted_message, encrypted_symmetric_key, is_encrypted, ChatKey, Decrypted, Error, Keyring,
-    Passphrase, PrivateKey,
-};
+use giosg_decrypt::{ChatKey, Decrypted, Error, Keyring, Passphrase, PrivateKey};
 use giosg_model::{Chat, ChatLog};
 use proptest::prelude::*;
 use std::path::{Path, PathBuf};
@@ -49,13 +46,13 @@ fn vector_a_chat() -> Chat {
 #[test]
 fn giosg_vector_a_decrypts_to_the_line_is_open() {
     let mut chat = vector_a_chat();
-    assert!(is_encrypted(&chat));
+    assert!(chat.is_encrypted());
     let keyring = Keyring::new(vec![vector_a_key()]);
     assert_eq!(keyring.decrypt_chat(&mut chat), Ok(Decrypted::Messages(2)));
     for log in &chat.logs {
         assert_eq!(log.message.as_deref(), Some("The Line is Open!"));
         assert!(
-            encrypted_message(log).is_some(),
+            log.encrypted_message().is_some(),
             "kept as the server sent it"
         );
     }
@@ -114,8 +111,8 @@ fn nothing_to_decrypt_is_missing_null_or_empty() {
         log.extra.insert("encrypted_message".into(), value.clone());
         chat.logs = vec![log, ChatLog::new()];
         chat.extra.insert("encrypted_symmetric_key".into(), value);
-        assert!(encrypted_symmetric_key(&chat).is_none());
-        assert!(!is_encrypted(&chat));
+        assert!(chat.encrypted_symmetric_key().is_none());
+        assert!(!chat.is_encrypted());
         assert_eq!(keyring.decrypt_chat(&mut chat), Ok(Decrypted::Nothing));
     }
     // Messages without a key cannot be read.
@@ -133,9 +130,9 @@ fn altered_messages_are_refused() {
     let chat = vector_a_chat();
     let keyring = Keyring::new(vec![vector_a_key()]);
     let key = keyring
-        .open(encrypted_symmetric_key(&chat).unwrap())
+        .open(chat.encrypted_symmetric_key().unwrap())
         .unwrap();
-    let blob = base64_decode(encrypted_message(&chat.logs[0]).unwrap());
+    let blob = base64_decode(chat.logs[0].encrypted_message().unwrap());
     assert_eq!(blob.len(), 73);
     assert_eq!(
         &blob[..5],
@@ -174,7 +171,7 @@ fn the_chat_key_must_be_keyczar_cbc() {
     // Vector A's key JSON, given directly (giosg_crypter's symmetric-only test).
     let chat = vector_a_chat();
     assert_eq!(
-        key.decrypt(encrypted_message(&chat.logs[0]).unwrap())
+        key.decrypt(chat.logs[0].encrypted_message().unwrap())
             .unwrap(),
         "The Line is Open!"
     );
@@ -252,7 +249,7 @@ fn no_secret_shows_in_debug_or_errors() {
     let chat = vector_a_chat();
     let keyring = Keyring::new(vec![key]);
     let chat_key = keyring
-        .open(encrypted_symmetric_key(&chat).unwrap())
+        .open(chat.encrypted_symmetric_key().unwrap())
         .unwrap();
     assert_eq!(format!("{chat_key:?}"), "ChatKey(***)");
     assert_eq!(format!("{keyring:?}"), "Keyring { keys: 1, .. }");

@@ -49,7 +49,7 @@ pub fn encrypt(chats: &mut [Chat], share: f64, key: &PublicKey) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use giosg_decrypt::{encrypted_message, Decrypted, Keyring, PrivateKey};
+    use giosg_decrypt::{Decrypted, Keyring, PrivateKey};
 
     #[test]
     fn encrypted_rooms_open_with_the_test_key_to_the_generated_text() {
@@ -74,7 +74,7 @@ mod tests {
                 assert_eq!(
                     chat.logs
                         .iter()
-                        .filter(|l| encrypted_message(l).is_some())
+                        .filter(|l| l.encrypted_message().is_some())
                         .count(),
                     texts
                 );

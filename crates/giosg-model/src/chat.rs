@@ -79,7 +79,43 @@ pub struct Chat {
     pub extra: Extra,
 }
 
+/// A text member the model keeps as sent: `None` when it is missing, `null`, `""` or not text.
+fn kept_text<'a>(extra: &'a Extra, name: &str) -> Option<&'a str> {
+    extra
+        .get(name)
+        .and_then(|v| v.as_str())
+        .filter(|s| !s.is_empty())
+}
+
 impl Chat {
+    /// The chat's `encrypted_symmetric_key` (an encrypted room's chat: its AES key, encrypted
+    /// with the organisation's public key): `None` when missing, `null` or `""`.
+    ///
+    /// The encrypted members (`is_encrypted`, `encrypted_symmetric_key`, and each log's
+    /// `encrypted_message`) are read from the members the model keeps as sent, so that an
+    /// archive stays byte-faithful (`null` stays `null`, a missing member stays missing); the
+    /// chats listing is assumed to carry them as giosg's newer chat endpoints do.
+    ///
+    /// ```
+    /// let mut chat = giosg_model::Chat::new(giosg_model::Uuid::from_u128(1));
+    /// assert_eq!(chat.encrypted_symmetric_key(), None);
+    /// chat.extra.insert("encrypted_symmetric_key".into(), "".into());
+    /// assert_eq!(chat.encrypted_symmetric_key(), None);
+    /// chat.extra.insert("encrypted_symmetric_key".into(), "MyBY7C...".into());
+    /// assert_eq!(chat.encrypted_symmetric_key(), Some("MyBY7C..."));
+    /// ```
+    pub fn encrypted_symmetric_key(&self) -> Option<&str> {
+        kept_text(&self.extra, "encrypted_symmetric_key")
+    }
+
+    /// Whether the chat is encrypted: `is_encrypted` is true, or it carries a symmetric key or
+    /// an encrypted message.
+    pub fn is_encrypted(&self) -> bool {
+        self.extra.get("is_encrypted").and_then(|v| v.as_bool()) == Some(true)
+            || self.encrypted_symmetric_key().is_some()
+            || self.logs.iter().any(|l| l.encrypted_message().is_some())
+    }
+
     /// A chat with this id and every other field empty; fill it in field by field (the type
     /// is `#[non_exhaustive]`: outside this crate there is no struct literal).
     pub fn new(id: Uuid) -> Self {
@@ -161,6 +197,19 @@ pub struct ChatLog {
 }
 
 impl ChatLog {
+    /// The message's `encrypted_message` (its text sealed with the chat's key): `None` when
+    /// missing, `null` or `""` (join and leave logs have none). See
+    /// [`Chat::encrypted_symmetric_key`].
+    pub fn encrypted_message(&self) -> Option<&str> {
+        kept_text(&self.extra, "encrypted_message")
+    }
+
+    /// Whether the message was encrypted and its text is here: `None` when it was not
+    /// encrypted, `Some(false)` while its text is only in `encrypted_message`.
+    pub fn decrypted(&self) -> Option<bool> {
+        self.encrypted_message().map(|_| self.message.is_some())
+    }
+
     /// A log entry with every field empty.
     pub fn new() -> Self {
         ChatLog {

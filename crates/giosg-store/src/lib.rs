@@ -306,6 +306,19 @@ impl Store {
         Ok(Store { backend })
     }
 
+    /// Opens an existing store to write it, whatever listing it holds: for work on the copy
+    /// itself ([`Store::replace`]), not for a sync.
+    pub fn open_existing(location: impl Into<Location>) -> Result<Store, Error> {
+        let backend = match location.into().into_target()? {
+            location::Target::File(path) => Backend::Sqlite(sqlite::Sqlite::open_existing(&path)?),
+            #[cfg(feature = "postgres")]
+            location::Target::Postgres(target) => {
+                Backend::Postgres(postgres::Postgres::open_existing(target)?)
+            }
+        };
+        Ok(Store { backend })
+    }
+
     /// Opens an existing store to read it only, whatever listing it holds: nothing is written,
     /// not even a file's permissions or schema, so a SQLite file in a read-only directory, or
     /// a read-only file, opens too (as an immutable file when SQLite cannot share it), and a
@@ -415,6 +428,13 @@ impl Store {
     /// start time order.
     pub fn for_each_live(&self, f: impl FnMut(Chat)) -> Result<(), Error> {
         dispatch!(&self.backend, b => b.for_each_live(f))
+    }
+
+    /// Replaces the rows of chats already stored with these versions (decrypted ones, say), in
+    /// one transaction, keeping when each went missing and which run listed it; chats not
+    /// stored are left out. Returns how many were replaced.
+    pub fn replace(&mut self, chats: &[Chat]) -> Result<u64, Error> {
+        dispatch!(&mut self.backend, b => b.replace(chats))
     }
 
     /// How many chats are stored, and how many of them are missing upstream.

@@ -31,8 +31,8 @@ impl<'c> Statements<'c> {
             ).map_err(crate::sqlite)?,
             log: tx.prepare(
                 "INSERT INTO chat_logs (chat_seq, chat_id, position, created_at, sender_type,
-                     sender_id, type, message, display_name, sender, kind)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                     sender_id, type, message, display_name, sender, kind, decrypted)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             ).map_err(crate::sqlite)?,
             tag: tx.prepare(
                 "INSERT INTO chat_tags (chat_seq, chat_id, position, name) VALUES (?1, ?2, ?3, ?4)",
@@ -95,6 +95,7 @@ impl<'c> Statements<'c> {
                     log.display_name,
                     log.sender_type.map(SenderType::label),
                     log.message_type.map(MessageType::label),
+                    log.decrypted(),
                 ])
                 .map_err(crate::sqlite)?;
         }

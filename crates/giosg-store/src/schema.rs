@@ -4,7 +4,7 @@ use crate::Error;
 use rusqlite::Connection;
 
 /// The schema's version, kept in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// Schema 2's text: with [`MIGRATE_2_TO_3`], the current [`SCHEMA`]; and part of the migration
 /// from schema 1.
@@ -203,6 +203,25 @@ UPDATE chat_logs SET
     };
 }
 
+/// From schema 4 to 5: whether each message was encrypted and its text is here
+/// (`chat_logs.decrypted`: NULL when it was not encrypted, 0 while its text is only in the
+/// chat's JSON as `encrypted_message`, 1 once decrypted), read from the stored JSON for the
+/// rows already there.
+macro_rules! migrate_4_to_5 {
+    () => {
+        "
+ALTER TABLE chat_logs ADD COLUMN decrypted INTEGER; -- NULL: not encrypted; 0: still encrypted; 1: decrypted
+UPDATE chat_logs SET decrypted = (
+    SELECT CASE WHEN coalesce(json_extract(c.json, '$.logs[' || chat_logs.position || '].encrypted_message'), '') = ''
+        THEN NULL WHEN chat_logs.message IS NULL THEN 0 ELSE 1 END
+    FROM chats c WHERE c.seq = chat_logs.chat_seq);
+"
+    };
+}
+
+/// From schema 4 to 5; see [`SCHEMA`].
+const MIGRATE_4_TO_5: &str = migrate_4_to_5!();
+
 /// From schema 3 to 4; see [`SCHEMA`].
 const MIGRATE_3_TO_4: &str = migrate_3_to_4!();
 
@@ -216,7 +235,12 @@ const MIGRATE_2_TO_3: &str = migrate_2_to_3!();
 /// reading. Keying the children by a number that only grows keeps each page's writes at the
 /// end of the tables: random UUID keys would rewrite index pages all over the file on every
 /// page of chats. Join a chat's children on `chat_seq = chats.seq`.
-pub const SCHEMA: &str = concat!(schema_v2!(), migrate_2_to_3!(), migrate_3_to_4!());
+pub const SCHEMA: &str = concat!(
+    schema_v2!(),
+    migrate_2_to_3!(),
+    migrate_3_to_4!(),
+    migrate_4_to_5!()
+);
 
 /// Brings the schema to [`SCHEMA_VERSION`].
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), Error> {
@@ -236,16 +260,17 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), Error> {
     let tx = conn.transaction().map_err(crate::sqlite)?;
     match version {
         0 => tx.execute_batch(SCHEMA).map_err(crate::sqlite)?,
-        1 => {
-            tx.execute_batch(MIGRATE_1_TO_2).map_err(crate::sqlite)?;
-            tx.execute_batch(MIGRATE_2_TO_3).map_err(crate::sqlite)?;
-            tx.execute_batch(MIGRATE_3_TO_4).map_err(crate::sqlite)?;
+        1..=4 => {
+            let steps = [
+                MIGRATE_1_TO_2,
+                MIGRATE_2_TO_3,
+                MIGRATE_3_TO_4,
+                MIGRATE_4_TO_5,
+            ];
+            for step in &steps[(version - 1) as usize..] {
+                tx.execute_batch(step).map_err(crate::sqlite)?;
+            }
         }
-        2 => {
-            tx.execute_batch(MIGRATE_2_TO_3).map_err(crate::sqlite)?;
-            tx.execute_batch(MIGRATE_3_TO_4).map_err(crate::sqlite)?;
-        }
-        3 => tx.execute_batch(MIGRATE_3_TO_4).map_err(crate::sqlite)?,
         _ => unreachable!("versions above {SCHEMA_VERSION} are refused above"),
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)

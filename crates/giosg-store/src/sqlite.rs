@@ -23,17 +23,31 @@ impl Sqlite {
     /// see [`Store::adopt`](crate::Store::adopt)). A symbolic link is refused; an existing file that others may
     /// read is made owner-only ([`Store::opened`](crate::Store::opened) says so).
     pub(crate) fn open(path: &Path, listing: &ListingIdentity) -> Result<Sqlite, Error> {
-        Self::open_with(path, listing, false)
+        Self::open_with(path, Some(listing), false)
+    }
+
+    /// Opens an existing store to write it, whatever listing it holds.
+    pub(crate) fn open_existing(path: &Path) -> Result<Sqlite, Error> {
+        if !path.exists() {
+            return Err(Error::File(std::io::Error::from(
+                std::io::ErrorKind::NotFound,
+            )));
+        }
+        Self::open_with(path, None, false)
     }
 
     /// Like [`Store::open`](crate::Store::open), but a file whose listing is unproven is taken for `listing`:
     /// for a full sync, after which the file holds exactly that listing (what it held beyond
     /// it is marked missing).
     pub(crate) fn adopt(path: &Path, listing: &ListingIdentity) -> Result<Sqlite, Error> {
-        Self::open_with(path, listing, true)
+        Self::open_with(path, Some(listing), true)
     }
 
-    fn open_with(path: &Path, listing: &ListingIdentity, adopt: bool) -> Result<Sqlite, Error> {
+    fn open_with(
+        path: &Path,
+        listing: Option<&ListingIdentity>,
+        adopt: bool,
+    ) -> Result<Sqlite, Error> {
         let opened = file::prepare(path)?;
         let mut conn = Connection::open(path).map_err(crate::sqlite)?;
         conn.pragma_update(None, "page_size", 8192)
@@ -55,6 +69,15 @@ impl Sqlite {
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(crate::sqlite)?;
         migrate(&mut conn)?;
+        let Some(listing) = listing else {
+            let held: i64 = conn
+                .query_row("SELECT count(*) FROM sync_state", [], |r| r.get(0))
+                .map_err(crate::sqlite)?;
+            if held == 0 {
+                return Err(Error::Location("the database holds no giosg copy".into()));
+            }
+            return Ok(Sqlite { conn, opened });
+        };
         let org = listing.org().to_string();
         let found: Option<(String, Option<String>, Option<String>)> = conn
             .query_row(
@@ -515,6 +538,41 @@ impl Sqlite {
             f(chat);
         }
         Ok(())
+    }
+
+    /// Replaces the rows of chats already stored with these versions (decrypted ones, say),
+    /// in one transaction, keeping when each went missing and which run listed it; chats not
+    /// stored are left out. Returns how many were replaced.
+    pub(crate) fn replace(&mut self, chats: &[Chat]) -> Result<u64, Error> {
+        let now = now();
+        let tx = self.conn.transaction().map_err(crate::sqlite)?;
+        let mut n = 0;
+        {
+            let mut statements = Statements::prepare(&tx)?;
+            let mut kept = tx
+                .prepare("SELECT missing_since, seen_run FROM chats WHERE id = ?1")
+                .map_err(crate::sqlite)?;
+            let mut restore = tx
+                .prepare("UPDATE chats SET missing_since = ?1, seen_run = ?2 WHERE id = ?3")
+                .map_err(crate::sqlite)?;
+            for chat in chats {
+                let id = chat.id.to_string();
+                let was: Option<(Option<String>, Option<i64>)> = kept
+                    .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()
+                    .map_err(crate::sqlite)?;
+                let Some((missing, seen)) = was else { continue };
+                let json = serde_json::to_string(chat).expect("a chat serialises");
+                statements.delete.execute([&id]).map_err(crate::sqlite)?;
+                statements.insert(chat, &json, &now)?;
+                restore
+                    .execute(params![missing, seen, id])
+                    .map_err(crate::sqlite)?;
+                n += 1;
+            }
+        }
+        tx.commit().map_err(crate::sqlite)?;
+        Ok(n)
     }
 
     /// How many chats are stored, and how many of them are missing upstream.

@@ -12,15 +12,17 @@
 //! - a full run marks, once it completes, every stored chat it did not list as missing.
 
 use crate::{Error, Observer, Refresh};
+use giosg_decrypt::{decrypt_all, Keyring, Tally};
 #[cfg(feature = "async")]
 use giosg_model::Chat;
 use giosg_model::{ChatFilter, DateTime, Utc, Uuid};
 use giosg_query::{Checkpoint, Completeness, ListingIdentity, MAX_PAGE_SIZE};
 use giosg_store::{Run, Store, Upserted};
 use std::fmt;
+use std::sync::Arc;
 
 /// What to sync, and how.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct SyncOptions {
     /// The organisation.
@@ -33,6 +35,9 @@ pub struct SyncOptions {
     pub full: bool,
     /// Requests in flight at most (the async client; the blocking one sends one at a time).
     pub concurrency: usize,
+    /// The private keys that decrypt encrypted chats before they are stored; without, they
+    /// are stored as they came (and counted).
+    pub keyring: Option<Arc<Keyring>>,
 }
 
 impl SyncOptions {
@@ -44,7 +49,17 @@ impl SyncOptions {
             refresh: Refresh::default(),
             full: false,
             concurrency: 4,
+            keyring: None,
         }
+    }
+
+    /// Decrypts encrypted chats with these keys before they are stored
+    /// ([`giosg_decrypt::decrypt_all`]): the text goes into each log's `message`,
+    /// `encrypted_message` stays as the server sent it; a chat that cannot be decrypted is
+    /// stored as it came and named in [`SyncReport::decryption`].
+    pub fn decrypt(mut self, keyring: Arc<Keyring>) -> Self {
+        self.keyring = Some(keyring);
+        self
     }
 
     /// Sets the refresh rule.
@@ -88,6 +103,8 @@ pub struct SyncReport {
     pub rooms: Option<u64>,
     /// Users stored (deleted ones included), `None` when they could not be read.
     pub users: Option<u64>,
+    /// Encrypted chats met, decrypted, and those that could not be (stored as they came).
+    pub decryption: Tally,
 }
 
 impl fmt::Display for SyncReport {
@@ -116,6 +133,7 @@ impl fmt::Display for SyncReport {
         if self.missing > 0 {
             write!(f, "; {} no longer served (marked missing)", self.missing)?;
         }
+        crate::decryption_words(&self.decryption, f)?;
         if self.continued {
             f.write_str(" (continued where the last run stopped)")?;
         }
@@ -204,6 +222,7 @@ fn finish(
         completeness,
         rooms: None,
         users: None,
+        decryption: Tally::default(),
     })
 }
 
@@ -263,8 +282,9 @@ pub fn sync_blocking<T: giosg_transport::Transport>(
     let mut pages = listing.pages();
     let mut stored = Upserted::default();
     let mut told = false;
+    let mut decryption = Tally::default();
     while let Some(page) = pages.next() {
-        let page = page.map_err(|source| Error::Stopped {
+        let mut page = page.map_err(|source| Error::Stopped {
             source,
             done: stored.new + stored.updated + stored.unchanged,
         })?;
@@ -272,10 +292,12 @@ pub fn sync_blocking<T: giosg_transport::Transport>(
         let checkpoint = pages
             .checkpoint()
             .expect("keyset listings have checkpoints");
+        decryption.add(decrypt_all(options.keyring.as_deref(), &mut page.results));
         stored += store.store_page(&plan.run, &page.results, &checkpoint)?;
         observer.chats(page.results.len() as u64);
     }
     let mut report = finish(store, &plan, stored, pages.completeness(), observer)?;
+    report.decryption = decryption;
     let rooms = client
         .rooms(options.org)
         .include_deleted(true)
@@ -336,7 +358,7 @@ pub async fn sync<T: giosg_transport::AsyncTransport + 'static>(
         listing = listing.resume(checkpoint.clone());
     }
     let mut pages = listing.pages();
-    let (to_writer, writer) = Writer::start(store, plan.run.clone());
+    let (to_writer, writer) = Writer::start(store, plan.run.clone(), options.keyring.clone());
     let mut told = false;
     let listed: Result<(), giosg_query::Error> = async {
         while let Some(page) = pages.try_next().await? {
@@ -356,12 +378,13 @@ pub async fn sync<T: giosg_transport::AsyncTransport + 'static>(
     .await;
     drop(to_writer);
     let (mut store, stored) = writer.finish();
-    let stored = stored?;
+    let (stored, decryption) = stored?;
     listed.map_err(|source| Error::Stopped {
         source,
         done: stored.new + stored.updated + stored.unchanged,
     })?;
     let mut report = finish(&mut store, &plan, stored, pages.completeness(), observer)?;
+    report.decryption = decryption;
     let rooms = client
         .rooms(options.org)
         .include_deleted(true)
@@ -379,11 +402,16 @@ pub async fn sync<T: giosg_transport::AsyncTransport + 'static>(
     Ok((store, report))
 }
 
-/// The thread that stores pages, each in one transaction with its checkpoint.
+/// The thread that decrypts (with the keys given) and stores pages, each in one transaction
+/// with its checkpoint.
 #[cfg(feature = "async")]
 struct Writer {
-    thread: std::thread::JoinHandle<(Store, Result<Upserted, giosg_store::Error>)>,
+    thread: std::thread::JoinHandle<(Store, Result<Written, giosg_store::Error>)>,
 }
+
+/// What the writer stored, and what its decryption did.
+#[cfg(feature = "async")]
+type Written = (Upserted, Tally);
 
 #[cfg(feature = "async")]
 impl Writer {
@@ -393,10 +421,12 @@ impl Writer {
     fn start(
         mut store: Store,
         run: Run,
+        keyring: Option<Arc<Keyring>>,
     ) -> (tokio::sync::mpsc::Sender<(Vec<Chat>, Checkpoint)>, Writer) {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<(Vec<Chat>, Checkpoint)>(Self::AHEAD);
         let thread = std::thread::spawn(move || {
             let mut total = Upserted::default();
+            let mut decryption = Tally::default();
             while let Some((mut chats, mut checkpoint)) = rx.blocking_recv() {
                 // The pages that wait go in the same transaction, with the checkpoint after
                 // the last of them: fewer commits when the store is behind.
@@ -404,18 +434,19 @@ impl Writer {
                     chats.extend(more);
                     checkpoint = after;
                 }
+                decryption.add(decrypt_all(keyring.as_deref(), &mut chats));
                 match store.store_page(&run, &chats, &checkpoint) {
                     Ok(u) => total += u,
                     Err(e) => return (store, Err(e)),
                 }
             }
-            (store, Ok(total))
+            (store, Ok((total, decryption)))
         });
         (tx, Writer { thread })
     }
 
     /// Waits for the writer to store what it was given.
-    fn finish(self) -> (Store, Result<Upserted, Error>) {
+    fn finish(self) -> (Store, Result<Written, Error>) {
         let (store, result) = self
             .thread
             .join()

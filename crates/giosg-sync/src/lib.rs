@@ -24,12 +24,13 @@
 //! ```no_run
 //! // Cargo.toml: giosg-blocking = "0.1", giosg-sync = "0.1"
 //! use giosg_blocking::{ChatFilter, Client, Uuid};
-//! use giosg_sync::{ListingIdentity, Store, SyncOptions};
+//! use giosg_sync::{Location, Store, SyncOptions};
 //!
 //! let client = Client::builder().build()?; // token from GIOSG_API_TOKEN
 //! let org = Uuid::parse_str("7f9e9580-095b-42c7-838c-c04e667b26f7")?;
 //! let options = SyncOptions::new(org, ChatFilter::new());
-//! let mut store = Store::open("chats.db".as_ref(), &options.listing())?;
+//! // A SQLite file, or postgres://user@host/db (with the feature `postgres`).
+//! let mut store = Store::open(Location::parse("chats.db")?, &options.listing())?;
 //! let report = giosg_sync::sync_blocking(&client, &mut store, &options, &mut ())?;
 //! println!("{report}");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -54,5 +55,36 @@ pub use observe::Observer;
 pub use refresh::Refresh;
 
 // What a copy is made of, so that one dependency is enough next to a client.
+/// Decryption of encrypted chats (giosg-decrypt): the keys to give a sync or an export.
+pub use giosg_decrypt::{Keyring, Passphrase, PrivateKey, Tally};
 pub use giosg_query::{Anomaly, Checkpoint, Completeness, ListingIdentity};
 pub use giosg_store::{Error as StoreError, Location, Opened, Store, Upserted};
+
+/// Decryption as a report line says it: `; 12 encrypted chats: 11 decrypted, 1 could not be`,
+/// or `; 12 encrypted chats (not decrypted: no private key)`; nothing without encrypted chats.
+pub(crate) fn decryption_words(
+    tally: &giosg_decrypt::Tally,
+    f: &mut std::fmt::Formatter<'_>,
+) -> std::fmt::Result {
+    if tally.encrypted == 0 {
+        return Ok(());
+    }
+    let s = if tally.encrypted == 1 { "" } else { "s" };
+    if tally.decrypted == 0 && tally.failed.is_empty() {
+        write!(
+            f,
+            "; {} encrypted chat{s} (not decrypted: no private key)",
+            tally.encrypted
+        )
+    } else {
+        write!(
+            f,
+            "; {} encrypted chat{s}: {} decrypted",
+            tally.encrypted, tally.decrypted
+        )?;
+        if !tally.failed.is_empty() {
+            write!(f, ", {} could not be", tally.failed.len())?;
+        }
+        Ok(())
+    }
+}

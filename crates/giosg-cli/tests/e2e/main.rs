@@ -3,6 +3,7 @@
 mod common;
 mod demo;
 mod directory;
+mod encrypted;
 mod exit_codes;
 mod export;
 mod extreme;

@@ -211,6 +211,15 @@ impl Postgres {
         })
     }
 
+    /// Connects as a writer of an existing copy, whatever listing it holds.
+    pub(crate) fn open_existing(target: Box<Target>) -> Result<Postgres, Error> {
+        Self::start(*target, |client, schema| {
+            schema::check(client, schema)?;
+            schema::lock(client, schema)?;
+            schema::migrate(client, schema)
+        })
+    }
+
     /// Connects as a reader: the schema must exist; nothing is written.
     pub(crate) fn open_read_only(target: Box<Target>) -> Result<Postgres, Error> {
         Self::start(*target, schema::check)
@@ -525,6 +534,16 @@ impl Postgres {
             }
         }
         Err(gone())
+    }
+
+    pub(crate) fn replace(&mut self, chats: &[Chat]) -> Result<u64, Error> {
+        let page = rows::Page::new(chats);
+        self.call(move |c| {
+            let mut tx = c.transaction().map_err(pg)?;
+            let n = page.replace(&mut tx)?;
+            tx.commit().map_err(pg)?;
+            Ok(n)
+        })
     }
 
     pub(crate) fn counts(&self) -> Result<(u64, u64), Error> {

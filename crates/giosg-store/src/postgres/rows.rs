@@ -94,17 +94,8 @@ impl Page {
             }
         }
         if !replaced.is_empty() {
-            // The children go with the old row, in one statement.
-            tx.execute(
-                "WITH gone AS (DELETE FROM chats WHERE id = ANY($1) RETURNING seq),
-                     logs AS (DELETE FROM chat_logs WHERE chat_seq IN (SELECT seq FROM gone)),
-                     tags AS (DELETE FROM chat_tags WHERE chat_seq IN (SELECT seq FROM gone)),
-                     data AS (DELETE FROM chat_api_data WHERE chat_seq IN (SELECT seq FROM gone)),
-                     carts AS (DELETE FROM shopping_carts WHERE chat_seq IN (SELECT seq FROM gone))
-                 DELETE FROM cart_products WHERE chat_seq IN (SELECT seq FROM gone)",
-                &[&replaced],
-            )
-            .map_err(pg)?;
+            // The children go with the old row.
+            self.delete(tx, &replaced)?;
         }
         if !write.is_empty() {
             self.insert(tx, &write)?;
@@ -117,6 +108,57 @@ impl Page {
             .map_err(pg)?;
         }
         Ok(counts)
+    }
+
+    /// Replaces the rows of the chats already stored (those not stored are left out), keeping
+    /// when each went missing and which run listed it; returns how many were replaced.
+    pub(crate) fn replace(&self, tx: &mut Transaction<'_>) -> Result<u64, Error> {
+        let ids: Vec<Uuid> = self.chats.iter().map(|c| c.id).collect();
+        let kept = tx
+            .query(
+                "SELECT id, missing_since, seen_run FROM chats WHERE id = ANY($1)",
+                &[&ids],
+            )
+            .map_err(pg)?;
+        let kept: HashMap<Uuid, (Time, Option<i64>)> = kept
+            .iter()
+            .map(|r| (r.get(0), (r.get(1), r.get(2))))
+            .collect();
+        let which: Vec<usize> = (0..self.chats.len())
+            .filter(|&i| kept.contains_key(&self.chats[i].id))
+            .collect();
+        let replaced: Vec<Uuid> = which.iter().map(|&i| self.chats[i].id).collect();
+        if replaced.is_empty() {
+            return Ok(0);
+        }
+        self.delete(tx, &replaced)?;
+        self.insert(tx, &which)?;
+        let missing: Vec<Time> = replaced.iter().map(|id| kept[id].0).collect();
+        let seen: Vec<Option<i64>> = replaced.iter().map(|id| kept[id].1).collect();
+        tx.execute(
+            "UPDATE chats c SET missing_since = k.missing_since, seen_run = k.seen_run
+             FROM unnest($1::uuid[], $2::timestamptz[], $3::bigint[])
+                 AS k (id, missing_since, seen_run)
+             WHERE c.id = k.id",
+            &[&replaced, &missing, &seen],
+        )
+        .map_err(pg)?;
+        Ok(replaced.len() as u64)
+    }
+
+    /// Deletes these chats and their children, in one statement.
+    fn delete(&self, tx: &mut Transaction<'_>, ids: &[Uuid]) -> Result<(), Error> {
+        tx.execute(
+            "WITH gone AS (DELETE FROM chats WHERE id = ANY($1) RETURNING seq),
+                 logs AS (DELETE FROM chat_logs WHERE chat_seq IN (SELECT seq FROM gone)),
+                 tags AS (DELETE FROM chat_tags WHERE chat_seq IN (SELECT seq FROM gone)),
+                 data AS (DELETE FROM chat_api_data WHERE chat_seq IN (SELECT seq FROM gone)),
+                 carts AS (DELETE FROM shopping_carts WHERE chat_seq IN (SELECT seq FROM gone))
+             DELETE FROM cart_products WHERE chat_seq IN (SELECT seq FROM gone)",
+            &[&ids],
+        )
+        .map_err(pg)?;
+        Ok(())
     }
 
     /// Inserts the chats at `which` and their children.
@@ -194,6 +236,7 @@ struct Children {
     log_display_name: Vec<Option<String>>,
     log_sender: Vec<Option<String>>,
     log_kind: Vec<Option<String>>,
+    log_decrypted: Vec<Option<bool>>,
     tag_seq: Vec<i64>,
     tag_chat: Vec<Uuid>,
     tag_pos: Vec<i32>,
@@ -254,6 +297,7 @@ impl Children {
                 c.log_display_name.push(log.display_name.clone());
                 c.log_sender.push(log.sender_type.map(SenderType::label));
                 c.log_kind.push(log.message_type.map(MessageType::label));
+                c.log_decrypted.push(log.decrypted());
             }
             for (i, tag) in chat.tags.iter().enumerate() {
                 c.tag_seq.push(seq);
@@ -307,10 +351,10 @@ impl Children {
         if !self.log_seq.is_empty() {
             tx.execute(
                 "INSERT INTO chat_logs (chat_seq, chat_id, position, created_at, sender_type,
-                     sender_id, type, message, display_name, sender, kind)
+                     sender_id, type, message, display_name, sender, kind, decrypted)
                  SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::integer[],
                      $4::timestamptz[], $5::integer[], $6::text[], $7::integer[], $8::text[],
-                     $9::text[], $10::text[], $11::text[])",
+                     $9::text[], $10::text[], $11::text[], $12::boolean[])",
                 &[
                     &self.log_seq,
                     &self.log_chat,
@@ -323,6 +367,7 @@ impl Children {
                     &self.log_display_name,
                     &self.log_sender,
                     &self.log_kind,
+                    &self.log_decrypted,
                 ],
             )
             .map_err(pg)?;

@@ -79,6 +79,7 @@ CREATE TABLE chat_logs (
     display_name text,
     sender text,                       -- sender_type as a word: operator, visitor
     kind text,                         -- type as a word: message, autosuggest
+    decrypted boolean,                 -- NULL: not encrypted; false: still encrypted; true: decrypted
     PRIMARY KEY (chat_seq, position)
 );
 CREATE TABLE chat_tags (

@@ -76,6 +76,9 @@ pub struct Export {
     /// With a CSV format, text cells as the API sent them, formulas included (by default a
     /// cell a spreadsheet would evaluate is neutralised; see [`crate::format::CsvEncoder`]).
     pub csv_raw: bool,
+    /// The private keys that decrypt encrypted chats before they are written; without, they
+    /// are written as they came (and counted).
+    pub keyring: Option<std::sync::Arc<giosg_decrypt::Keyring>>,
 }
 
 /// What an export did.
@@ -92,6 +95,8 @@ pub struct ExportReport {
     pub cut: u64,
     /// How the listing went: requests, chats read again, anomalies.
     pub completeness: Completeness,
+    /// Encrypted chats met, decrypted, and those that could not be (written as they came).
+    pub decryption: giosg_decrypt::Tally,
 }
 
 impl Export {
@@ -106,7 +111,17 @@ impl Export {
             refresh: Refresh::default(),
             concurrency: 4,
             csv_raw: false,
+            keyring: None,
         }
+    }
+
+    /// Decrypts encrypted chats with these keys before they are written
+    /// ([`giosg_decrypt::decrypt_all`]): the text goes into each log's `message`,
+    /// `encrypted_message` stays as the server sent it; a chat that cannot be decrypted is
+    /// written as it came and named in [`ExportReport::decryption`].
+    pub fn decrypt(mut self, keyring: std::sync::Arc<giosg_decrypt::Keyring>) -> Self {
+        self.keyring = Some(keyring);
+        self
     }
 
     /// Writes CSV text cells as the API sent them (`raw`), or neutralises those a spreadsheet
@@ -166,11 +181,12 @@ impl Export {
         }
         let mut pages = listing.pages();
         while let Some(page) = pages.next() {
-            let page = match page {
+            let mut page = match page {
                 Ok(page) => page,
                 Err(e) => return Err(session.stopped(e, pages.checkpoint())),
             };
             session.tell_expected(observer, &pages.completeness());
+            session.decrypt(self, &mut page.results);
             session.page(&page.results, observer)?;
             session.flush(pages.checkpoint(), false)?;
         }
@@ -233,12 +249,13 @@ impl Export {
                     pages.try_next().await
                 }
             };
-            let page = match next {
+            let mut page = match next {
                 Ok(Some(page)) => page,
                 Ok(None) => break,
                 Err(e) => return Err(session.stopped(e, pages.checkpoint())),
             };
             session.tell_expected(observer, &pages.completeness());
+            session.decrypt(self, &mut page.results);
             session.page(&page.results, observer)?;
             if session.buf.len() >= MAX_BATCH {
                 session.flush(pages.checkpoint(), false)?;
@@ -463,6 +480,12 @@ impl Session {
             observer.expected(expected);
             self.told_expected = true;
         }
+    }
+
+    /// Decrypts a page's encrypted chats with the export's keys (or counts them).
+    fn decrypt(&mut self, export: &Export, chats: &mut [Chat]) {
+        let tally = giosg_decrypt::decrypt_all(export.keyring.as_deref(), chats);
+        self.report.decryption.add(tally);
     }
 
     /// Encodes a page's chats: a chat after the boundary (or any, without one) is new; one at
