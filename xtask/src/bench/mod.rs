@@ -20,6 +20,8 @@
 //!    changed makes; `cargo xtask bench --sync [--quick]` prints this one alone ([`sync`]).
 //! 8. `giosg chats sync` into PostgreSQL (a throwaway cluster) against the same into SQLite and
 //!    the export, on loopback and at latency ([`postgres`]; with `--sync` too).
+//! 9. Encrypted chats: decrypting a page against decoding it, and the export with
+//!    `--private-key` against the plain one ([`decrypt`]; `--decrypt --quick` alone).
 //!
 //! Everything end to end runs against `giosg-mock` processes on 127.0.0.1 serving chats from
 //! one seed: one for the export and the mock throughput, one with `--latency-ms 100`, one per
@@ -33,6 +35,7 @@
 //! run), [`report`] (the table and `BENCHMARKS.md`), and one module per section.
 
 mod decode;
+mod decrypt;
 mod env;
 mod export;
 mod latency;
@@ -63,7 +66,8 @@ const LATENCY_MS: u64 = 100;
 /// The concurrency measured against sequential at latency.
 const CONCURRENCY: usize = 8;
 
-const USAGE: &str = "usage: cargo xtask bench [--quick] [--sync] | --postgres --quick | --wire";
+const USAGE: &str =
+    "usage: cargo xtask bench [--quick] [--sync] | --postgres --quick | --decrypt --quick | --wire";
 
 /// `xtask bench ...`.
 pub(crate) fn main(args: &[&str]) -> Result<(), String> {
@@ -74,6 +78,7 @@ pub(crate) fn main(args: &[&str]) -> Result<(), String> {
         ["--sync"] => run_sync(false, false),
         ["--sync", "--quick"] | ["--quick", "--sync"] => run_sync(true, false),
         ["--postgres", "--quick"] => run_sync(true, true),
+        ["--decrypt", "--quick"] => run_decrypt(),
         ["--wire"] => {
             let mut report = Report::default();
             wire::section(&Config::new(true), &mut report)?;
@@ -203,6 +208,7 @@ fn run(quick: bool) -> Result<(), String> {
     // child reports, forked from it).
     postgres::section(&config, &bins, &tmp, &mut report)?;
     sync::section(&config, &bins, &tmp, &mut report)?;
+    decrypt::section(&config, &bins, &tmp, &mut report)?;
     // Last: it runs a mock in this process, whose heap every child forked after it would
     // inherit, and report in its `ru_maxrss`, until it execs.
     step("wire: bytes per chat, gzipped vs plain");
@@ -238,6 +244,25 @@ fn run_sync(quick: bool, postgres_only: bool) -> Result<(), String> {
         sync::section(&config, &bins, &tmp, &mut report)?;
     }
     postgres::section(&config, &bins, &tmp, &mut report)?;
+    let _ = std::fs::remove_dir_all(&tmp);
+    report.print_rows();
+    for note in &report.notes {
+        println!("\n{note}");
+    }
+    Ok(())
+}
+
+/// `xtask bench --decrypt --quick`: the decryption section alone, printed.
+fn run_decrypt() -> Result<(), String> {
+    if cfg!(debug_assertions) {
+        return rerun_in_release(&["--decrypt", "--quick"]);
+    }
+    let config = Config::new(true);
+    let bins = Bins::find()?;
+    let tmp = target_dir().join("bench-tmp");
+    std::fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    let mut report = Report::default();
+    decrypt::section(&config, &bins, &tmp, &mut report)?;
     let _ = std::fs::remove_dir_all(&tmp);
     report.print_rows();
     for note in &report.notes {

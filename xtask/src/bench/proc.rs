@@ -141,6 +141,26 @@ impl Mock {
         Self::start_serving(bin, &args, chats, token, latency_ms, requests_log, timeout)
     }
 
+    /// Starts `giosg-mock --chats N --seed S --encrypted-share 1`: every room encrypted for the
+    /// test key; see [`Mock::start`].
+    pub(super) fn start_encrypted(
+        bin: &Path,
+        chats: usize,
+        seed: u64,
+        token: &str,
+        timeout: Duration,
+    ) -> Result<Mock, String> {
+        let args = [
+            "--chats".to_owned(),
+            chats.to_string(),
+            "--seed".to_owned(),
+            seed.to_string(),
+            "--encrypted-share".to_owned(),
+            "1".to_owned(),
+        ];
+        Self::start_serving(bin, &args, chats, token, None, None, timeout)
+    }
+
     /// Starts `giosg-mock --fixture-file PATH` serving `chats` chats; see [`Mock::start`].
     pub(super) fn start_fixture(
         bin: &Path,
