@@ -75,6 +75,21 @@ Nothing leaves this machine: the mock listens on 127.0.0.1 only and needs no tok
         footer!()
     ))]
     Demo(DemoArgs),
+    /// Write a report of a copy's chats: one HTML page that opens offline, with charts and tables.
+    #[command(after_help = concat!(
+        "Examples:
+  giosg report --db chats.db --out report.html
+  giosg report --db chats.db --out january.html --start-time 2025-01-01 --end-time 2025-02-01
+  giosg report --db 'postgres://analyst@db.example/support' --out report.html --tag Premium
+
+The page holds everything it shows (no script, font or image is loaded: it opens from disk with
+no network) and each chart's figures as a table; its figures are the summary's where both show
+one. Offline: no request is sent.
+
+",
+        footer!()
+    ))]
+    Report(ReportArgs),
     /// Decrypt the encrypted chats of an export (JSON Lines) or of a copy made before, with the
     /// organisation's private key.
     #[command(after_help = concat!(
@@ -659,4 +674,30 @@ pub(crate) struct DecryptArgs {
     /// The PostgreSQL schema the copy is in (default giosg).
     #[arg(long, value_name = "NAME", requires = "db")]
     pub db_schema: Option<String>,
+}
+
+/// `giosg report`.
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    /// The copy `giosg chats sync` made: a SQLite file or a postgres:// URL.
+    #[arg(long, value_name = "FILE|URL")]
+    pub db: String,
+    /// The PostgreSQL schema the copy is in (default giosg).
+    #[arg(long, value_name = "NAME")]
+    pub db_schema: Option<String>,
+    /// The HTML file to write (replaced if it exists).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Only chats that started at or after this time (RFC 3339, a date, or a naive time as UTC).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub start_time: Option<DateTime<Utc>>,
+    /// Only chats that started before this time.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub end_time: Option<DateTime<Utc>>,
+    /// Only chats of this room.
+    #[arg(long, value_name = "ID")]
+    pub room_id: Option<Uuid>,
+    /// Only chats with this tag.
+    #[arg(long, value_name = "TEXT")]
+    pub tag: Option<String>,
 }

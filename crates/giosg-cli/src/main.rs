@@ -22,6 +22,7 @@ mod export;
 mod list;
 mod output;
 mod progress;
+mod report;
 mod summary;
 mod sync;
 mod warn;
@@ -63,6 +64,7 @@ async fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Users(DirectoryCommand::List(args)) => directory::users(args).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Decrypt(args) => decrypt::run(args).await,
+        Command::Report(args) => report::run(args).await,
         Command::Completions(args) => {
             let mut command = <Cli as clap::CommandFactory>::command();
             let mut script = Vec::new();

@@ -53,6 +53,21 @@ pub(crate) fn offline(
     org: Option<Uuid>,
     filter: &ChatFilter,
 ) -> Result<Summary, CliError> {
+    let mut summary = Summary::default();
+    summary.names = each_stored(db, org, filter, |chat| summary.add(chat))?;
+    Ok(summary)
+}
+
+/// Calls `f` with each chat a copy holds that the server still serves and that `filter`
+/// selects, offline (the copy opened read-only; its organisation is its own, and `org`, when
+/// given, must be it); returns the rooms' and users' names it holds. The first error of `f`
+/// ends it.
+pub(crate) fn each_stored(
+    db: &giosg_sync::Location,
+    org: Option<Uuid>,
+    filter: &ChatFilter,
+    mut f: impl FnMut(&Chat) -> Result<(), CliError>,
+) -> Result<Names, CliError> {
     if db.path().is_some_and(|path| !path.exists()) {
         return Err(CliError::usage(format!(
             "{db}: no such database; create it with `giosg chats sync --db`"
@@ -72,31 +87,28 @@ pub(crate) fn offline(
             )));
         }
     }
-    let mut summary = Summary {
-        names: Names {
-            rooms: std::sync::Arc::new(
-                store
-                    .room_names()
-                    .map_err(|e| CliError::store(db, &e))?
-                    .into_iter()
-                    .filter_map(|(id, name)| Some((Uuid::parse_str(&id).ok()?, name)))
-                    .collect(),
-            ),
-            users: store.user_names().map_err(|e| CliError::store(db, &e))?,
-        },
-        ..Summary::default()
+    let names = Names {
+        rooms: std::sync::Arc::new(
+            store
+                .room_names()
+                .map_err(|e| CliError::store(db, &e))?
+                .into_iter()
+                .filter_map(|(id, name)| Some((Uuid::parse_str(&id).ok()?, name)))
+                .collect(),
+        ),
+        users: store.user_names().map_err(|e| CliError::store(db, &e))?,
     };
     let mut failed = None;
     store
         .for_each_live(|chat| {
             if failed.is_none() && giosg_async::query::matches(filter, &chat) {
-                failed = summary.add(&chat).err();
+                failed = f(&chat).err();
             }
         })
         .map_err(|e| CliError::store(db, &e))?;
     match failed {
         Some(e) => Err(e),
-        None => Ok(summary),
+        None => Ok(names),
     }
 }
 

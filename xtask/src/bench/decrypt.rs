@@ -50,8 +50,11 @@ pub(super) fn section(
         let tally = giosg_decrypt::decrypt_all(Some(&keyring), &mut page.results);
         black_box(&page);
         both.push(start.elapsed().as_secs_f64() * 1e3);
-        if tally.decrypted != 100 {
-            return Err(format!("decrypted {} chats of 100", tally.decrypted));
+        if tally.encrypted < 90 || tally.decrypted != tally.encrypted {
+            return Err(format!(
+                "decrypted {} of the {} chats with encrypted messages",
+                tally.decrypted, tally.encrypted
+            ));
         }
     }
     let per_chat = Stat::of(&ratios(&both, &decode, |b, d| (b - d) / 100.0));

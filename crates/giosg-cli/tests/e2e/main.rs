@@ -15,6 +15,7 @@ mod lossless;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod queries;
+mod report;
 mod secrets;
 mod shell;
 mod sync;
