@@ -203,7 +203,7 @@ fn hbars(id: &str, title: &str, value_axis: &str, rows: &[(String, f64)]) -> Str
     let max = rows.iter().map(|r| r.1).fold(0.0, f64::max).max(1e-9);
     let plot = width - left - 60.0;
     let mut s = format!(
-        "<svg data-chart=\"{id}\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"{}\" xmlns=\"http://www.w3.org/2000/svg\">\n",
+        "<svg data-chart=\"{id}\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"{}\">\n",
         escape(title)
     );
     for (i, (label, value)) in rows.iter().enumerate() {
@@ -250,7 +250,7 @@ fn vbars(id: &str, title: &str, x_axis: &str, y_axis: &str, rows: &[(String, f64
     let height = top + plot_h + 50.0;
     let max = rows.iter().map(|r| r.1).fold(0.0, f64::max).max(1e-9);
     let mut s = format!(
-        "<svg data-chart=\"{id}\" viewBox=\"0 0 {width:.1} {height}\" role=\"img\" aria-label=\"{}\" xmlns=\"http://www.w3.org/2000/svg\">\n",
+        "<svg data-chart=\"{id}\" viewBox=\"0 0 {width:.1} {height}\" role=\"img\" aria-label=\"{}\">\n",
         escape(title)
     );
     let base = top + plot_h;
@@ -407,7 +407,7 @@ fn heat(out: &mut String, f: &Figures, period: &str) {
     let height = top + 7.0 * cell + 40.0;
     let max = f.heat.iter().flatten().copied().max().unwrap_or(0).max(1) as f64;
     let mut svg = format!(
-        "<svg data-chart=\"heat\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"When chats start: weekday by hour, UTC\" xmlns=\"http://www.w3.org/2000/svg\">\n"
+        "<svg data-chart=\"heat\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"When chats start: weekday by hour, UTC\">\n"
     );
     for h in (0..24).step_by(3) {
         let _ = write!(
