@@ -21,7 +21,8 @@
 //! 8. `giosg chats sync` into PostgreSQL (a throwaway cluster) against the same into SQLite and
 //!    the export, on loopback and at latency ([`postgres`]; with `--sync` too).
 //! 9. Encrypted chats: decrypting a page against decoding it, and the export with
-//!    `--private-key` against the plain one ([`decrypt`]; `--decrypt --quick` alone).
+//!    `--private-key` against the plain one ([`decrypt`]; `--decrypt --quick` alone, with 10).
+//! 10. `giosg report` of a copy against `giosg chats summary --db` of it ([`report_page`]).
 //!
 //! Everything end to end runs against `giosg-mock` processes on 127.0.0.1 serving chats from
 //! one seed: one for the export and the mock throughput, one with `--latency-ms 100`, one per
@@ -44,6 +45,7 @@ mod postgres;
 mod proc;
 mod raw;
 mod report;
+mod report_page;
 mod stats;
 mod sync;
 mod throughput;
@@ -209,6 +211,7 @@ fn run(quick: bool) -> Result<(), String> {
     postgres::section(&config, &bins, &tmp, &mut report)?;
     sync::section(&config, &bins, &tmp, &mut report)?;
     decrypt::section(&config, &bins, &tmp, &mut report)?;
+    report_page::section(&config, &bins, &tmp, &mut report)?;
     // Last: it runs a mock in this process, whose heap every child forked after it would
     // inherit, and report in its `ru_maxrss`, until it execs.
     step("wire: bytes per chat, gzipped vs plain");
@@ -263,6 +266,7 @@ fn run_decrypt() -> Result<(), String> {
     std::fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
     let mut report = Report::default();
     decrypt::section(&config, &bins, &tmp, &mut report)?;
+    report_page::section(&config, &bins, &tmp, &mut report)?;
     let _ = std::fs::remove_dir_all(&tmp);
     report.print_rows();
     for note in &report.notes {
