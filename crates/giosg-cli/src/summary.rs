@@ -112,6 +112,17 @@ pub(crate) fn each_stored(
     }
 }
 
+/// Counts by name, rows of one name merged, sorted by count (most first), ties by name.
+pub(crate) fn ranked(rows: impl IntoIterator<Item = (String, u64)>) -> Vec<(String, u64)> {
+    let mut merged: BTreeMap<String, u64> = BTreeMap::new();
+    for (name, n) in rows {
+        *merged.entry(name).or_default() += n;
+    }
+    let mut rows: Vec<(String, u64)> = merged.into_iter().collect();
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    rows
+}
+
 /// Streams every matching chat into a [`Summary`].
 pub(crate) async fn collect(
     client: &Client,
@@ -263,12 +274,7 @@ impl Summary {
 
     /// The rows of a by-name section: the ten largest counts, ties by name.
     fn top(rows: impl IntoIterator<Item = (String, u64)>) -> Vec<(String, u64)> {
-        let mut merged: BTreeMap<String, u64> = BTreeMap::new();
-        for (name, n) in rows {
-            *merged.entry(name).or_default() += n;
-        }
-        let mut rows: Vec<(String, u64)> = merged.into_iter().collect();
-        rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let mut rows = ranked(rows);
         rows.truncate(10);
         rows
     }

@@ -360,23 +360,41 @@ pub async fn sync<T: giosg_transport::AsyncTransport + 'static>(
     let mut pages = listing.pages();
     let (to_writer, writer) = Writer::start(store, plan.run.clone(), options.keyring.clone());
     let mut told = false;
-    let listed: Result<(), giosg_query::Error> = async {
-        while let Some(page) = pages.try_next().await? {
-            tell_expected(observer, &mut told, &pages.completeness());
-            let n = page.results.len() as u64;
-            let checkpoint = pages
-                .checkpoint()
-                .expect("keyset listings have checkpoints");
-            if to_writer.send((page.results, checkpoint)).await.is_err() {
-                // The writer failed: its error is the one to tell.
-                break;
+    // The rooms and users are read while the chats are listed: at a real network's latency
+    // their requests cost nothing more.
+    let listing = async {
+        let listed: Result<(), giosg_query::Error> = async {
+            while let Some(page) = pages.try_next().await? {
+                tell_expected(observer, &mut told, &pages.completeness());
+                let n = page.results.len() as u64;
+                let checkpoint = pages
+                    .checkpoint()
+                    .expect("keyset listings have checkpoints");
+                if to_writer.send((page.results, checkpoint)).await.is_err() {
+                    // The writer failed: its error is the one to tell.
+                    break;
+                }
+                observer.chats(n);
             }
-            observer.chats(n);
+            Ok(())
         }
-        Ok(())
-    }
-    .await;
-    drop(to_writer);
+        .await;
+        drop(to_writer);
+        listed
+    };
+    let directories = futures_util::future::join(
+        client
+            .rooms(options.org)
+            .include_deleted(true)
+            .stream()
+            .try_collect::<Vec<_>>(),
+        client
+            .users(options.org)
+            .include_deleted(true)
+            .stream()
+            .try_collect::<Vec<_>>(),
+    );
+    let (listed, (rooms, users)) = futures_util::future::join(listing, directories).await;
     let (mut store, stored) = writer.finish();
     let (stored, decryption) = stored?;
     listed.map_err(|source| Error::Stopped {
@@ -385,19 +403,7 @@ pub async fn sync<T: giosg_transport::AsyncTransport + 'static>(
     })?;
     let mut report = finish(&mut store, &plan, stored, pages.completeness(), observer)?;
     report.decryption = decryption;
-    let rooms = client
-        .rooms(options.org)
-        .include_deleted(true)
-        .stream()
-        .try_collect()
-        .await;
     report.rooms = directory("rooms", rooms, |r| store.store_rooms(r), observer)?;
-    let users = client
-        .users(options.org)
-        .include_deleted(true)
-        .stream()
-        .try_collect()
-        .await;
     report.users = directory("users", users, |u| store.store_users(u), observer)?;
     Ok((store, report))
 }

@@ -156,11 +156,14 @@ pub(super) fn section(
     )?;
     let concurrency = CONCURRENCY.to_string();
     let extra = ["--concurrency", concurrency.as_str()];
-    let (mut pg_far, mut export_far) = (Vec::new(), Vec::new());
+    let (mut pg_far, mut lite_far, mut export_far) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..config.sync_rounds {
         let usage = once(bins, tmp, &mock, &pg, &extra)?;
         progress(&format!("round {} postgres at latency", round + 1), &usage);
         pg_far.push(usage);
+        let usage = once(bins, tmp, &mock, &lite, &extra)?;
+        progress(&format!("round {} sqlite at latency", round + 1), &usage);
+        lite_far.push(usage);
         let usage = once(bins, tmp, &mock, &export, &extra)?;
         progress(&format!("round {} export at latency", round + 1), &usage);
         export_far.push(usage);
@@ -212,14 +215,26 @@ pub(super) fn section(
         format!(">= {TARGET_AT_LATENCY}x"),
         Some(far.median >= TARGET_AT_LATENCY),
     );
+    let lite_at = Stat::of(&ratios(&xw, &wall(&lite_far), |e, l| e / l));
+    report.row(
+        format!(
+            "sync {}k chats into SQLite vs export, {LATENCY_MS} ms latency, --concurrency {CONCURRENCY}: throughput",
+            LATENCY_CHATS / 1000
+        ),
+        Stat::of(&wall(&lite_far)).show(2, " s"),
+        Stat::of(&xw).show(2, " s"),
+        format!("SQLite / export: {}", lite_at.show(2, "x")),
+        format!(">= {TARGET_AT_LATENCY}x"),
+        Some(lite_at.median >= TARGET_AT_LATENCY),
+    );
     report.notes.push(format!(
         "PostgreSQL: a throwaway cluster (giosg-test-postgres: the system's initdb and pg_ctl, \
          fsync off, on loopback); {n} chats, after one warm-up run each, {} interleaved rounds of \
          `giosg chats sync --db postgres://… --db-schema bench` (the schema dropped before each \
          run), `giosg chats sync --db F.db` (a new file) and `giosg chats export` (defaults: \
          `--concurrency 4`), each checked to hold every chat; then {LATENCY_CHATS} chats from a \
-         mock adding {LATENCY_MS} ms to every request, the PostgreSQL sync and the export with \
-         `--concurrency {CONCURRENCY}`, interleaved. Ratios are wall times, round by round; the \
+         mock adding {LATENCY_MS} ms to every request, the PostgreSQL sync, the SQLite sync and \
+         the export with `--concurrency {CONCURRENCY}`, interleaved. Ratios are wall times, round by round; the \
          peak RSS is giosg's (the server's processes are not counted).",
         config.sync_rounds
     ));

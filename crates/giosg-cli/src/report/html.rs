@@ -358,16 +358,7 @@ fn per_day(out: &mut String, f: &Figures, period: &str) {
     );
 }
 
-/// Rows sorted by count (most first), then name.
-fn ranked(rows: impl IntoIterator<Item = (String, u64)>) -> Vec<(String, u64)> {
-    let mut merged: BTreeMap<String, u64> = BTreeMap::new();
-    for (name, n) in rows {
-        *merged.entry(name).or_default() += n;
-    }
-    let mut rows: Vec<(String, u64)> = merged.into_iter().collect();
-    rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    rows
-}
+use crate::summary::ranked;
 
 fn per_room(out: &mut String, f: &Figures, period: &str) {
     let s = &f.summary;
