@@ -199,18 +199,15 @@ pub(crate) fn masked(url: &str) -> String {
         None => (url, None),
     };
     let mut out = match before_query.split_once("://") {
-        Some((scheme, rest)) => {
-            // The user information ends at the last `@` before the path.
-            let authority_end = rest.find('/').unwrap_or(rest.len());
-            let (authority, path) = rest.split_at(authority_end);
-            match authority.rsplit_once('@') {
-                Some((userinfo, host)) => match userinfo.split_once(':') {
-                    Some((user, _password)) => format!("{scheme}://{user}:***@{host}{path}"),
-                    None => format!("{scheme}://{userinfo}@{host}{path}"),
-                },
-                None => before_query.to_owned(),
-            }
-        }
+        // The user information ends at the last `@`: a password with `/` or `@` in it (not
+        // percent-encoded) is masked whole all the same.
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
+            Some((userinfo, host)) => match userinfo.split_once(':') {
+                Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
+                None => format!("{scheme}://{userinfo}@{host}"),
+            },
+            None => before_query.to_owned(),
+        },
         None => before_query.to_owned(),
     };
     if let Some(query) = query {
@@ -245,6 +242,8 @@ mod tests {
             ),
             ("postgres://h/db", "postgres://h/db"),
             ("postgres://u:@h", "postgres://u:***@h"),
+            ("postgres://u:p/ss@h/db", "postgres://u:***@h/db"),
+            ("postgres://u:p@s/s@h:1/db", "postgres://u:***@h:1/db"),
         ] {
             assert_eq!(masked(url), shown, "{url}");
         }
