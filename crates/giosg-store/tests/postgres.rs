@@ -364,4 +364,53 @@ mod postgres {
         );
         assert!(err.to_string().contains("permission denied"), "{err}");
     }
+
+    #[test]
+    fn replace_rewrites_stored_chats_and_keeps_when_they_went_missing() {
+        let (location, schema) = location("replace");
+        let mut store = open(&location);
+        let mut chats = giosg_mock::generate(38, 10);
+        store_run(&mut store, &chats, false);
+        // A full run that lists all but the last two: they are missing now.
+        store_run(&mut store, &chats[..8], true);
+        assert_eq!(store.counts().unwrap(), (10, 2));
+        for chat in &mut chats {
+            for log in &mut chat.logs {
+                log.message = Some("decrypted".into());
+            }
+        }
+        let mut stranger = giosg_mock::generate(39, 1);
+        stranger[0].id = giosg_model::Uuid::from_u128(42);
+        let mut given = chats.clone();
+        given.push(stranger[0].clone());
+        assert_eq!(
+            store.replace(&given).unwrap(),
+            10,
+            "a chat not stored is left out"
+        );
+        assert_eq!(
+            store.counts().unwrap(),
+            (10, 2),
+            "missing ones stay missing"
+        );
+        let mut db = sql(&schema);
+        let (texts, logs): (i64, i64) = {
+            let row = db
+                .query_one(
+                    "SELECT count(*) FILTER (WHERE message = 'decrypted'), count(*) FROM chat_logs",
+                    &[],
+                )
+                .unwrap();
+            (row.get(0), row.get(1))
+        };
+        assert_eq!(texts, logs);
+        let seen: i64 = db
+            .query_one("SELECT count(seen_run) FROM chats", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(seen, 8, "which run listed each is kept");
+        drop(store);
+        let existing = Store::open_existing(&location).unwrap();
+        assert_eq!(existing.counts().unwrap(), (10, 2));
+    }
 }
