@@ -20,7 +20,7 @@ use std::sync::{Mutex, OnceLock};
 pub use postgres;
 
 /// How to provide a server, said when none can be had.
-const HOW: &str = "PostgreSQL is needed for these tests: install the server (Debian: apt-get install postgresql) so that initdb and pg_ctl are on PATH or under /usr/lib/postgresql/*/bin, or set GIOSG_TEST_POSTGRES_URL to a server the tests may create schemas in";
+const HOW: &str = "PostgreSQL is needed for these tests: install the server (Debian: apt-get install postgresql) so that initdb and pg_ctl are on PATH or under /usr/lib/postgresql/*/bin, or set GIOSG_TEST_POSTGRES_URL to a server where the tests may create schemas, roles and databases";
 
 /// The shared server's URL (`postgres://postgres@127.0.0.1:PORT/postgres`, or
 /// `GIOSG_TEST_POSTGRES_URL`). Panics, saying how to provide one, when none can be had.
