@@ -167,7 +167,7 @@ fn file(
         .map_err(|e| CliError::io(out.display(), e.error()))?
         .sync_all()
         .map_err(|e| CliError::io(out.display(), &e))?;
-    eprintln!("giosg: wrote {} to {}", tally_words(&tally), out.display());
+    eprintln!("giosg: wrote {tally} to {}", out.display());
     Ok(tally)
 }
 
@@ -189,13 +189,4 @@ fn copy(keyring: &Keyring, db: &giosg_sync::Location) -> Result<(Tally, u64), Cl
         .replace(&pending)
         .map_err(|e| CliError::store(db, &e))?;
     Ok((tally, replaced))
-}
-
-fn tally_words(tally: &Tally) -> String {
-    format!(
-        "{} encrypted chats: {} decrypted, {} could not be",
-        tally.encrypted,
-        tally.decrypted,
-        tally.failed.len()
-    )
 }

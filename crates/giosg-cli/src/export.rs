@@ -38,9 +38,10 @@ pub(crate) async fn run(args: &ExportArgs) -> Result<(), CliError> {
         (ExportFormat::Csv, true) => Format::CsvLogs,
     };
     let filter = args.filter.to_filter()?;
+    // A key that cannot be read is refused before any request.
+    let keyring = crate::decrypt::keyring(&args.keys)?;
     let client = connect::client(&args.api)?;
     let org = connect::org(&args.api, &client).await?;
-    let keyring = crate::decrypt::keyring(&args.keys)?;
     let mut export = Export::new(org, filter, args.out.clone(), format)
         .refresh(Refresh::lookback(args.follow.lookback))
         .concurrency(args.concurrency.into())

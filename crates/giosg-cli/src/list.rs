@@ -19,6 +19,8 @@ pub(crate) async fn run(args: &ListArgs) -> Result<(), CliError> {
     let terminal = io::stdout().is_terminal();
     let format = resolve_format(args.format, csv, terminal)?;
     let filter = args.filter.to_filter_from(args.page)?;
+    // A key that cannot be read is refused before any request.
+    let keyring = crate::decrypt::keyring(&args.keys)?;
     let client = connect::client(&args.api)?;
     let org = connect::org(&args.api, &client).await?;
     let rooms = match format {
@@ -32,7 +34,7 @@ pub(crate) async fn run(args: &ListArgs) -> Result<(), CliError> {
         filter,
         concurrency: args.concurrency.into(),
         limit: args.limit,
-        keyring: crate::decrypt::keyring(&args.keys)?,
+        keyring,
     };
     // On a terminal, the API's text cannot drive it: control characters are escaped.
     let written = if terminal {

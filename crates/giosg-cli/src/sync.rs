@@ -18,8 +18,9 @@ pub(crate) async fn run(args: &SyncArgs) -> Result<(), CliError> {
     }
     let filter = args.filter.to_filter()?;
     let db = connect::location(&args.db, args.db_schema.as_deref())?;
-    let client = connect::client(&args.api)?;
+    // A key that cannot be read is refused before any request.
     let keyring = crate::decrypt::keyring(&args.keys)?;
+    let client = connect::client(&args.api)?;
     let mut options = SyncOptions::new(connect::org(&args.api, &client).await?, filter)
         .refresh(Refresh::lookback(args.follow.lookback))
         .full(args.full)

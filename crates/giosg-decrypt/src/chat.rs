@@ -100,6 +100,30 @@ pub struct Tally {
     pub failed: Vec<(giosg_model::Uuid, Error)>,
 }
 
+impl fmt::Display for Tally {
+    /// `12 encrypted chats: 11 decrypted, 1 could not be`, or `12 encrypted chats (not
+    /// decrypted: no private key)` when nothing was tried.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = if self.encrypted == 1 { "" } else { "s" };
+        if self.decrypted == 0 && self.failed.is_empty() && self.encrypted > 0 {
+            return write!(
+                f,
+                "{} encrypted chat{s} (not decrypted: no private key)",
+                self.encrypted
+            );
+        }
+        write!(
+            f,
+            "{} encrypted chat{s}: {} decrypted",
+            self.encrypted, self.decrypted
+        )?;
+        if !self.failed.is_empty() {
+            write!(f, ", {} could not be", self.failed.len())?;
+        }
+        Ok(())
+    }
+}
+
 impl Tally {
     /// Adds another tally's counts and failures to this one.
     pub fn add(&mut self, other: Tally) {

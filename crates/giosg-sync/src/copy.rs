@@ -133,7 +133,9 @@ impl fmt::Display for SyncReport {
         if self.missing > 0 {
             write!(f, "; {} no longer served (marked missing)", self.missing)?;
         }
-        crate::decryption_words(&self.decryption, f)?;
+        if self.decryption.encrypted > 0 {
+            write!(f, "; {}", self.decryption)?;
+        }
         if self.continued {
             f.write_str(" (continued where the last run stopped)")?;
         }

@@ -59,32 +59,3 @@ pub use refresh::Refresh;
 pub use giosg_decrypt::{Keyring, Passphrase, PrivateKey, Tally};
 pub use giosg_query::{Anomaly, Checkpoint, Completeness, ListingIdentity};
 pub use giosg_store::{Error as StoreError, Location, Opened, Store, Upserted};
-
-/// Decryption as a report line says it: `; 12 encrypted chats: 11 decrypted, 1 could not be`,
-/// or `; 12 encrypted chats (not decrypted: no private key)`; nothing without encrypted chats.
-pub(crate) fn decryption_words(
-    tally: &giosg_decrypt::Tally,
-    f: &mut std::fmt::Formatter<'_>,
-) -> std::fmt::Result {
-    if tally.encrypted == 0 {
-        return Ok(());
-    }
-    let s = if tally.encrypted == 1 { "" } else { "s" };
-    if tally.decrypted == 0 && tally.failed.is_empty() {
-        write!(
-            f,
-            "; {} encrypted chat{s} (not decrypted: no private key)",
-            tally.encrypted
-        )
-    } else {
-        write!(
-            f,
-            "; {} encrypted chat{s}: {} decrypted",
-            tally.encrypted, tally.decrypted
-        )?;
-        if !tally.failed.is_empty() {
-            write!(f, ", {} could not be", tally.failed.len())?;
-        }
-        Ok(())
-    }
-}

@@ -4,15 +4,15 @@
 //! of a mock whose rooms are all encrypted, with `--private-key`, against the plain export of
 //! the same chats, `--concurrency 4`, interleaved.
 
+use super::copy::{once, Dest};
 use super::env::Bins;
-use super::proc::{self, Mock, Usage};
+use super::proc::{Mock, Usage};
 use super::report::Report;
 use super::stats::{ratios, Stat};
-use super::{progress, step, Config, MOCK_TIMEOUT, RUN_TIMEOUT, SEED, TOKEN};
+use super::{progress, step, Config, MOCK_TIMEOUT, SEED, TOKEN};
 use giosg_model::{Chat, Page};
 use std::hint::black_box;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Instant;
 
 /// The encrypted export's throughput at least, in multiples of the plain export's.
@@ -82,12 +82,15 @@ pub(super) fn section(
     let sealed = Mock::start_encrypted(&bins.mock, EXPORT_CHATS, SEED, TOKEN, MOCK_TIMEOUT)?;
     let key_file = tmp.join("bench-key.pem");
     std::fs::write(&key_file, giosg_decrypt::test_key::PKCS1_PEM).map_err(|e| e.to_string())?;
+    let key_path = key_file.display().to_string();
+    let key = ["--private-key", key_path.as_str()];
+    let out = tmp.join("decrypt-bench.jsonl");
     let (mut plains, mut keyed) = (Vec::new(), Vec::new());
     for round in 0..config.sync_rounds {
-        let usage = export(bins, tmp, &plain, None)?;
+        let usage = once(bins, tmp, &plain, &Dest::Export(&out), &[])?;
         progress(&format!("round {} plain", round + 1), &usage);
         plains.push(usage);
-        let usage = export(bins, tmp, &sealed, Some(&key_file))?;
+        let usage = once(bins, tmp, &sealed, &Dest::Export(&out), &key)?;
         progress(
             &format!("round {} encrypted, --private-key", round + 1),
             &usage,
@@ -119,33 +122,4 @@ pub(super) fn section(
         config.sync_rounds
     ));
     Ok(())
-}
-
-/// `giosg chats export` of every chat of `mock`, with the key when given.
-fn export(bins: &Bins, tmp: &Path, mock: &Mock, key: Option<&Path>) -> Result<Usage, String> {
-    let out = tmp.join("decrypt-bench.jsonl");
-    proc::remove(&out);
-    let mut cmd = Command::new(&bins.giosg);
-    cmd.args([
-        "chats",
-        "export",
-        "--org",
-        &mock.org,
-        "--base-url",
-        &mock.base_url,
-        "--out",
-    ])
-    .arg(&out)
-    .env("GIOSG_API_TOKEN", TOKEN)
-    .stdout(Stdio::null());
-    if let Some(key) = key {
-        cmd.arg("--private-key").arg(key);
-    }
-    let usage = proc::measure(&mut cmd, &tmp.join("decrypt-bench.log"), RUN_TIMEOUT)?;
-    let (lines, _) = proc::count_lines(&out)?;
-    proc::remove(&out);
-    if lines != mock.chats as u64 {
-        return Err(format!("exported {lines} chats of {}", mock.chats));
-    }
-    Ok(usage)
 }

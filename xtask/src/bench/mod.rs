@@ -35,6 +35,7 @@
 //! (mock processes, measured child processes), [`stats`] (median and spread, ratios run by
 //! run), [`report`] (the table and `BENCHMARKS.md`), and one module per section.
 
+mod copy;
 mod decode;
 mod decrypt;
 mod env;

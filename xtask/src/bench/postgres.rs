@@ -2,15 +2,13 @@
 //! giosg-test-postgres) against the same sync into SQLite and the JSON Lines export, on
 //! loopback, interleaved; then at 100 ms latency with `--concurrency 8`, against the export.
 
+use super::copy::{drop_schema, once, Dest};
 use super::env::Bins;
-use super::proc::{self, Mock, Usage};
+use super::proc::{Mock, Usage};
 use super::report::Report;
 use super::stats::{ratios, Stat};
-use super::{
-    progress, step, Config, CONCURRENCY, LATENCY_MS, MOCK_TIMEOUT, RUN_TIMEOUT, SEED, TOKEN,
-};
+use super::{progress, step, Config, CONCURRENCY, LATENCY_MS, MOCK_TIMEOUT, SEED, TOKEN};
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 /// PostgreSQL's throughput at least, in multiples of SQLite's, on loopback.
 const TARGET_VS_SQLITE: f64 = 1.0;
@@ -20,87 +18,6 @@ const TARGET_AT_LATENCY: f64 = 0.9;
 const TARGET_RSS_MIB: f64 = 64.0;
 /// Chats at latency.
 const LATENCY_CHATS: usize = 20_000;
-
-/// Where a run writes.
-enum Into<'a> {
-    Sqlite(&'a Path),
-    Postgres { url: &'a str, schema: &'a str },
-    Export(&'a Path),
-}
-
-/// One run of `giosg chats sync` or `export` of every chat of `mock`, into a new copy,
-/// checked to hold them all.
-fn once(
-    bins: &Bins,
-    tmp: &Path,
-    mock: &Mock,
-    into: &Into<'_>,
-    extra: &[&str],
-) -> Result<Usage, String> {
-    let mut cmd = Command::new(&bins.giosg);
-    match into {
-        Into::Sqlite(db) => {
-            proc::remove(&db.to_path_buf());
-            cmd.args(["chats", "sync", "--db"]).arg(db);
-        }
-        Into::Postgres { url, schema } => {
-            drop_schema(url, schema)?;
-            cmd.args(["chats", "sync", "--db", url, "--db-schema", schema]);
-        }
-        Into::Export(out) => {
-            proc::remove(&out.to_path_buf());
-            cmd.args(["chats", "export", "--out"]).arg(out);
-        }
-    }
-    cmd.args(["--org", &mock.org, "--base-url", &mock.base_url])
-        .args(extra)
-        .env("GIOSG_API_TOKEN", TOKEN)
-        .stdout(Stdio::null());
-    let usage = proc::measure(&mut cmd, &tmp.join("postgres-bench.log"), RUN_TIMEOUT)?;
-    let held = match into {
-        Into::Export(out) => {
-            let (lines, _) = proc::count_lines(out)?;
-            proc::remove(&out.to_path_buf());
-            lines as usize
-        }
-        Into::Sqlite(db) => stored(bins, &[&db.display().to_string()])?,
-        Into::Postgres { url, schema } => stored(bins, &[url, "--db-schema", schema])?,
-    };
-    if held != mock.chats {
-        return Err(format!("a run wrote {held} chats of {}", mock.chats));
-    }
-    Ok(usage)
-}
-
-/// How many chats a copy holds, as `giosg chats summary --db` counts them (a child: a copy read
-/// in this process would swell the next child's peak RSS).
-fn stored(bins: &Bins, db: &[&str]) -> Result<usize, String> {
-    let out = Command::new(&bins.giosg)
-        .args(["chats", "summary", "--db"])
-        .args(db)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("giosg chats summary: {e}"))?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.lines()
-        .find_map(|l| l.strip_prefix("chats "))
-        .and_then(|v| v.trim().parse().ok())
-        .ok_or_else(|| {
-            format!(
-                "giosg chats summary --db {db:?}: {}{text}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-        })
-}
-
-fn drop_schema(url: &str, schema: &str) -> Result<(), String> {
-    let mut client =
-        giosg_test_postgres::postgres::Client::connect(url, giosg_test_postgres::postgres::NoTls)
-            .map_err(|e| format!("PostgreSQL: {e}"))?;
-    client
-        .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        .map_err(|e| format!("PostgreSQL: {e}"))
-}
 
 /// Part 8.
 pub(super) fn section(
@@ -112,13 +29,13 @@ pub(super) fn section(
     step("postgres: starting a throwaway PostgreSQL cluster (initdb, pg_ctl)");
     let cluster = giosg_test_postgres::Cluster::start();
     let url = cluster.url();
-    let pg = Into::Postgres {
+    let pg = Dest::Postgres {
         url: &url,
         schema: "bench",
     };
     let db = tmp.join("postgres-bench.db");
     let out = tmp.join("postgres-bench.jsonl");
-    let (lite, export) = (Into::Sqlite(&db), Into::Export(&out));
+    let (lite, export) = (Dest::Sqlite(&db), Dest::Export(&out));
 
     let n = config.sync_chats;
     step(&format!(

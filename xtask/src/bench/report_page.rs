@@ -1,6 +1,7 @@
 //! `cargo xtask bench`, part 10: `giosg report` of a copy against `giosg chats summary --db` of
 //! the same copy, interleaved (both read every chat of it; the report draws its page too).
 
+use super::copy::{once, Dest};
 use super::env::Bins;
 use super::proc::{self, Mock, Usage};
 use super::report::Report;
@@ -24,23 +25,9 @@ pub(super) fn section(
         "report: a copy of {n} chats, giosg report vs giosg chats summary --db"
     ));
     let db = tmp.join("report-bench.db");
-    proc::remove(&db.to_path_buf());
     {
         let mock = Mock::start(&bins.mock, n, SEED, TOKEN, None, None, MOCK_TIMEOUT)?;
-        let mut sync = Command::new(&bins.giosg);
-        sync.args([
-            "chats",
-            "sync",
-            "--org",
-            &mock.org,
-            "--base-url",
-            &mock.base_url,
-            "--db",
-        ])
-        .arg(&db)
-        .env("GIOSG_API_TOKEN", TOKEN)
-        .stdout(Stdio::null());
-        proc::measure(&mut sync, &tmp.join("report-bench-sync.log"), RUN_TIMEOUT)?;
+        once(bins, tmp, &mock, &Dest::Sqlite(&db), &[])?;
     }
     let out = tmp.join("report-bench.html");
     let (mut summaries, mut reports) = (Vec::new(), Vec::new());

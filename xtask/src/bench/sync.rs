@@ -229,34 +229,12 @@ fn sync(bins: &Bins, tmp: &Path, db: &Path, mock: &Mock, args: &[&str]) -> Resul
 /// Checks that the database holds every chat of `mock`, as `giosg chats summary --db` counts
 /// them (a child: a database read in this process would swell the next child's peak RSS).
 fn check_stored(bins: &Bins, db: &Path, mock: &Mock) -> Result<(), String> {
-    let out = Command::new(&bins.giosg)
-        .args(["chats", "summary", "--org", &mock.org, "--db"])
-        .arg(db)
-        .env("GIOSG_API_TOKEN", TOKEN)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("giosg chats summary: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "giosg chats summary --db {} failed: {}",
-            db.display(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    let stored: Option<usize> = text
-        .lines()
-        .find_map(|l| l.strip_prefix("chats "))
-        .and_then(|v| v.trim().parse().ok());
-    match stored {
-        Some(stored) if stored == mock.chats => Ok(()),
-        Some(stored) => Err(format!(
+    match super::copy::stored(bins, &[&db.display().to_string()])? {
+        stored if stored == mock.chats => Ok(()),
+        stored => Err(format!(
             "sync stored {stored} chats of {} in {}",
             mock.chats,
             db.display()
-        )),
-        None => Err(format!(
-            "no `chats N` line in giosg chats summary's output: {text}"
         )),
     }
 }

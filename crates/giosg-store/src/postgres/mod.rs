@@ -52,7 +52,13 @@ impl Target {
         for param in query.split('&').filter(|p| !p.is_empty()) {
             match param.split_once('=') {
                 Some(("sslmode", v)) => mode = Some(v.to_owned()),
-                Some(("sslrootcert", v)) => root = Some(percent_decoded(v)),
+                Some(("sslrootcert", v)) => {
+                    root = Some(
+                        percent_encoding::percent_decode_str(v)
+                            .decode_utf8_lossy()
+                            .into_owned(),
+                    )
+                }
                 _ => kept.push(param),
             }
         }
@@ -105,31 +111,6 @@ impl Target {
         .map_err(pg)?;
         Ok(client)
     }
-}
-
-/// `%XX` escapes decoded (a path in a URL's parameter).
-fn percent_decoded(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (
-            bytes[i],
-            bytes.get(i + 1).copied().and_then(hex),
-            bytes.get(i + 2).copied().and_then(hex),
-        ) {
-            (b'%', Some(h), Some(l)) => {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A PostgreSQL failure in plain words.

@@ -17,7 +17,6 @@ CREATE TABLE sync_state (
     id integer PRIMARY KEY CHECK (id = 1),
     org uuid NOT NULL,                 -- the organisation the copy is of
     listing text NOT NULL,             -- its listing: the query as sent (page size aside)
-    legacy_filter text,                -- (SQLite files of schema 2 only; here always NULL)
     listed_until timestamptz,          -- start time of the last chat of the last complete listing
     last_sync_at timestamptz,
     last_full_sync_at timestamptz
